@@ -1,0 +1,297 @@
+/*
+ * QuantForge plugin C ABI, version 1.
+ *
+ * A plugin is a shared library that exports one C function, `quantforge_plugin_entry`, returning a
+ * descriptor. The host reads the descriptor's first three fields (struct_size, abi_major,
+ * abi_minor) before anything else and refuses a library whose abi_major differs from its own.
+ *
+ * Rules that keep this ABI stable:
+ *  - Only fixed-width C types, opaque handles and DLPack DLTensor views cross the boundary.
+ *  - Every struct starts with `struct_size`; structs only ever grow at the end. A reader must
+ *    check struct_size before touching a field added after version 1.0.
+ *  - Optional, later services are looked up by string id ("qf.calibration/1"), never by
+ *    inserting fields.
+ *  - No C++ exception may cross the boundary: every plugin function catches everything and
+ *    returns a status code with a message in the caller's qf_error.
+ *  - Whoever allocates frees. Strings and arrays returned by the plugin belong to the plugin and
+ *    live until `deinit`; pointers the host passes in are valid only for the duration of the call
+ *    unless the function's comment says otherwise.
+ *
+ * Threading: unless a function says otherwise, the host calls plugin functions from one thread
+ * at a time, and a plugin calls host services only from the thread that is inside a call from the
+ * host. Plugins may use threads internally (e.g. LibTorch's pool) but must join them before
+ * returning.
+ */
+#ifndef QUANTFORGE_PLUGIN_H
+#define QUANTFORGE_PLUGIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <dlpack/dlpack.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define QF_ABI_VERSION_MAJOR 1
+#define QF_ABI_VERSION_MINOR 0
+
+/* Name of the single exported symbol. */
+#define QF_PLUGIN_ENTRY_NAME "quantforge_plugin_entry"
+
+#if defined(_WIN32)
+#define QF_PLUGIN_EXPORT __declspec(dllexport)
+#else
+#define QF_PLUGIN_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* ---------------------------------------------------------------- status and errors */
+
+typedef enum qf_status {
+  QF_OK = 0,
+  QF_ERR_INVALID_ARGUMENT = 1, /* bad option value, shape the method cannot handle, ... */
+  QF_ERR_NOT_FOUND = 2,        /* unknown linear, option or service */
+  QF_ERR_UNSUPPORTED = 3,      /* valid request this plugin does not implement */
+  QF_ERR_IO = 4,               /* file system failure */
+  QF_ERR_CANCELLED = 5,        /* the user cancelled (progress returned false) */
+  QF_ERR_OUT_OF_MEMORY = 6,
+  QF_ERR_INTERNAL = 7          /* a bug: an invariant broke */
+} qf_status;
+
+#define QF_ERROR_MESSAGE_CAPACITY 1024
+
+/* Caller-allocated error slot. A callee that fails sets `code` and writes a NUL-terminated
+ * message (truncated to fit). A callee that succeeds leaves it untouched. */
+typedef struct qf_error {
+  int32_t code;
+  char message[QF_ERROR_MESSAGE_CAPACITY];
+} qf_error;
+
+/* ---------------------------------------------------------------- descriptor */
+
+typedef enum qf_plugin_kind { QF_KIND_METHOD = 1, QF_KIND_FORMAT = 2 } qf_plugin_kind;
+
+typedef enum qf_option_type {
+  QF_OPTION_BOOL = 1,
+  QF_OPTION_INT = 2,
+  QF_OPTION_FLOAT = 3,
+  QF_OPTION_STRING = 4
+} qf_option_type;
+
+/* One option a plugin accepts. Owned by the plugin, valid until deinit. */
+typedef struct qf_option_desc {
+  uint32_t struct_size;
+  const char* name;          /* e.g. "bits" */
+  int32_t type;              /* qf_option_type */
+  const char* default_value; /* textual TOML literal: "4", "true", "0.01", "\"wikitext2\"" */
+  const char* help;          /* one line */
+} qf_option_desc;
+
+struct qf_host_api;
+
+/* What the entry symbol returns. Owned by the plugin; static storage is expected. */
+typedef struct qf_plugin_descriptor {
+  uint32_t struct_size; /* sizeof(qf_plugin_descriptor) as the plugin was compiled */
+  uint32_t abi_major;   /* QF_ABI_VERSION_MAJOR of the plugin's SDK */
+  uint32_t abi_minor;
+  int32_t kind;         /* qf_plugin_kind */
+  const char* name;     /* unique, [a-z0-9_]+ */
+  const char* version;  /* the plugin's own version, free-form */
+  const char* description;
+  const qf_option_desc* options;
+  uint32_t option_count;
+
+  /* Called once after load, before any other function except reading this descriptor.
+   * `host` stays valid until deinit returns. Returns QF_OK or an error code with `err` filled.
+   * Must be cheap: `quantforge plugins list` calls it for every plugin. */
+  int32_t (*init)(const struct qf_host_api* host, qf_error* err);
+  /* Called once before unload, after every object the plugin created has been destroyed. */
+  void (*deinit)(void);
+  /* Returns the interface table with this id ("qf.method/1", "qf.format/1"), or NULL.
+   * The table is owned by the plugin and valid until deinit. */
+  const void* (*get_interface)(const char* interface_id);
+} qf_plugin_descriptor;
+
+typedef const qf_plugin_descriptor* (*qf_plugin_entry_fn)(void);
+
+/* ---------------------------------------------------------------- host services */
+
+typedef enum qf_log_level {
+  QF_LOG_TRACE = 0,
+  QF_LOG_DEBUG = 1,
+  QF_LOG_INFO = 2,
+  QF_LOG_WARN = 3,
+  QF_LOG_ERROR = 4
+} qf_log_level;
+
+/* Process-wide services, passed to init. All functions are thread-safe. */
+typedef struct qf_host_api {
+  uint32_t struct_size;
+  uint32_t abi_major;
+  uint32_t abi_minor;
+  /* `msg` is copied before return. The host prefixes the plugin's name. */
+  void (*log)(int32_t level, const char* msg);
+  /* Aligned allocation from the host; release with `free` below (never the C library's). Returns
+   * NULL on failure. `alignment` must be a power of two. */
+  void* (*alloc)(size_t size, size_t alignment);
+  void (*free)(void* ptr);
+  /* Optional process-wide services by id; NULL when the host has none by that id. */
+  const void* (*get_service)(const char* service_id);
+} qf_host_api;
+
+/* ---------------------------------------------------------------- sessions (per run) */
+
+typedef struct qf_session qf_session; /* opaque, owned by the host */
+typedef struct qf_layer qf_layer;     /* opaque, owned by the host; one decoder layer */
+
+/* Description of one Linear in a decoder layer. Strings are owned by the host and valid until the
+ * layer call that produced them returns. */
+typedef struct qf_linear_info {
+  uint32_t struct_size;
+  const char* name;      /* full tensor prefix, e.g. "model.layers.0.self_attn.q_proj" */
+  const char* short_name;/* name within the layer, e.g. "self_attn.q_proj" */
+  int64_t in_features;
+  int64_t out_features;
+  bool has_bias;
+} qf_linear_info;
+
+/* Services the host offers during one run. The table and `session` are valid from the method's or
+ * format's `create` until its `destroy`. Functions are not thread-safe: call them from the thread
+ * that is inside a host->plugin call. */
+typedef struct qf_session_api {
+  uint32_t struct_size;
+
+  /* Reports progress of `stage` (e.g. "layer") as done/total. Returns true to continue, false when
+   * the user asked to cancel: the plugin should then return QF_ERR_CANCELLED promptly. */
+  bool (*progress)(qf_session* s, const char* stage, uint64_t done, uint64_t total);
+
+  /* Typed option lookup: the recipe's value, a CLI override, or the descriptor's default.
+   * Return QF_ERR_NOT_FOUND for an unknown name and QF_ERR_INVALID_ARGUMENT for a type mismatch,
+   * with `err` filled. Strings are owned by the host and valid until the session ends. */
+  int32_t (*get_bool)(qf_session* s, const char* name, bool* out, qf_error* err);
+  int32_t (*get_int)(qf_session* s, const char* name, int64_t* out, qf_error* err);
+  int32_t (*get_float)(qf_session* s, const char* name, double* out, qf_error* err);
+  int32_t (*get_string)(qf_session* s, const char* name, const char** out, qf_error* err);
+
+  /* --- method services, valid only inside quantize_layer for the `layer` passed there --- */
+
+  /* Number of Linears in the layer and their descriptions, in the architecture's order. */
+  uint32_t (*linear_count)(qf_layer* layer);
+  int32_t (*linear_info)(qf_layer* layer, uint32_t index, qf_linear_info* out, qf_error* err);
+
+  /* Borrowed fp32 view [out, in] (contiguous, CPU) of a Linear's current weight. Valid until the
+   * next write_weight of the same linear or the end of quantize_layer. Do not write through it. */
+  int32_t (*read_weight)(qf_layer* layer, const char* short_name, DLTensor* out, qf_error* err);
+  /* Borrowed fp32 view [out] of the bias; QF_ERR_NOT_FOUND when the Linear has none. */
+  int32_t (*read_bias)(qf_layer* layer, const char* short_name, DLTensor* out, qf_error* err);
+
+  /* Replaces a Linear's weight in the host's model with `weight` ([out, in], any float dtype; the
+   * host copies it). Methods call it with the dequantized weight, so the next layers see the
+   * quantized model, and it marks the linear as quantized: its original ".weight" is then not
+   * written to the output. */
+  int32_t (*write_weight)(qf_layer* layer, const char* short_name, const DLTensor* weight,
+                          qf_error* err);
+
+  /* Emits one output tensor under its full name (e.g. "model.layers.0.self_attn.q_proj.qweight").
+   * The host copies it before returning. Usable from quantize_layer and finish. */
+  int32_t (*emit_tensor)(qf_session* s, const char* name, const DLTensor* tensor, qf_error* err);
+
+  /* Sets the JSON object (text, UTF-8) that becomes config.json's "quantization_config" and the
+   * layout's quantization config file. The host copies it. */
+  int32_t (*set_quantization_config)(qf_session* s, const char* json_object, qf_error* err);
+
+  /* --- format services --- */
+
+  /* Asks the host for a file to write the output file `relative_name` (e.g.
+   * "model-00001-of-00002.safetensors"). The host writes the staging path (absolute, NUL-
+   * terminated) into `path_out`; the plugin writes the complete file there and the host moves all
+   * staged files into place atomically once the whole run succeeded. */
+  int32_t (*create_output)(qf_session* s, const char* relative_name, char* path_out,
+                           size_t path_capacity, qf_error* err);
+  /* A format plugin that wrote a weight shard tells the host which tensors it holds; the host
+   * forwards the record to the next format plugins in the chain (the index writer). */
+  int32_t (*record_shard)(qf_session* s, const char* relative_name, const char* const* tensor_names,
+                          uint32_t tensor_count, uint64_t data_bytes, qf_error* err);
+
+  /* Optional per-session services by id ("qf.calibration/1"); NULL when unavailable. */
+  const void* (*get_extension)(qf_session* s, const char* extension_id);
+} qf_session_api;
+
+/* ---------------------------------------------------------------- method interface "qf.method/1" */
+
+#define QF_METHOD_INTERFACE_ID "qf.method/1"
+
+typedef struct qf_method_requirements {
+  uint32_t struct_size;
+  bool needs_calibration;   /* the host prepares calibration data and captures inputs */
+  int64_t num_samples;      /* calibration blocks wanted, 0 = host default */
+  int64_t seqlen;           /* tokens per block, 0 = host default */
+} qf_method_requirements;
+
+typedef struct qf_method_vtable {
+  uint32_t struct_size;
+  /* Creates the method's state for one run. Options are read through `api`. */
+  int32_t (*create)(const qf_session_api* api, qf_session* session, void** instance, qf_error* err);
+  /* What the host must prepare before the first layer. */
+  int32_t (*requirements)(void* instance, qf_method_requirements* out, qf_error* err);
+  /* Quantizes one decoder layer. `layer_index` counts from 0 of `layer_count`. */
+  int32_t (*quantize_layer)(void* instance, qf_layer* layer, uint32_t layer_index,
+                            uint32_t layer_count, qf_error* err);
+  /* Called once after the last layer: emit remaining tensors and the quantization config. */
+  int32_t (*finish)(void* instance, qf_error* err);
+  /* Frees the instance. Never fails. */
+  void (*destroy)(void* instance);
+} qf_method_vtable;
+
+/* ---------------------------------------------------------------- format interface "qf.format/1" */
+
+#define QF_FORMAT_INTERFACE_ID "qf.format/1"
+
+typedef struct qf_format_vtable {
+  uint32_t struct_size;
+  int32_t (*create)(const qf_session_api* api, qf_session* session, void** instance, qf_error* err);
+  /* One output tensor. `tensor` and `name` are valid only during the call: copy what you keep. */
+  int32_t (*add_tensor)(void* instance, const char* name, const DLTensor* tensor, qf_error* err);
+  /* A shard written by an earlier format plugin in the chain (see record_shard). */
+  int32_t (*add_shard)(void* instance, const char* relative_name, const char* const* tensor_names,
+                       uint32_t tensor_count, uint64_t data_bytes, qf_error* err);
+  /* All tensors and shards have arrived: write the files. */
+  int32_t (*finish)(void* instance, qf_error* err);
+  void (*destroy)(void* instance);
+} qf_format_vtable;
+
+/* ---------------------------------------------------------------- optional: "qf.calibration/1" */
+
+#define QF_CALIBRATION_EXTENSION_ID "qf.calibration/1"
+
+/* Calibration services for methods that need data (AWQ, GPTQ). Valid inside quantize_layer. */
+typedef struct qf_calibration_api {
+  uint32_t struct_size;
+  /* Borrowed fp32 view [tokens, in] of the inputs the layer's Linear saw on the calibration set
+   * (with the already-quantized earlier linears of this layer applied as the host's schedule says).
+   * Valid until quantize_layer returns. */
+  int32_t (*captured_input)(qf_layer* layer, const char* short_name, DLTensor* out, qf_error* err);
+  /* Runs a sub-module of the layer ("self_attn", "mlp", or a Linear's short name) on `input`
+   * ([tokens, hidden] fp32) and writes the output into `output`, which the caller allocated with
+   * the right shape ([tokens, out]). */
+  int32_t (*run_module)(qf_layer* layer, const char* module, const DLTensor* input, DLTensor* output,
+                        qf_error* err);
+  /* Divides the output channels of the op before the given linears (a norm's weight and bias, or a
+   * previous Linear's rows) by `scales` ([in] fp32) and multiplies the input columns of each
+   * listed linear by it, leaving the layer's function unchanged. */
+  int32_t (*scale_previous_op)(qf_layer* layer, const char* prev_op, const char* const* linears,
+                               uint32_t linear_count, const DLTensor* scales, qf_error* err);
+} qf_calibration_api;
+
+/* ---------------------------------------------------------------- entry symbol */
+
+/* Every plugin defines exactly this function (see plugin.hpp's QF_DEFINE_PLUGIN). */
+QF_PLUGIN_EXPORT const qf_plugin_descriptor* quantforge_plugin_entry(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QUANTFORGE_PLUGIN_H */

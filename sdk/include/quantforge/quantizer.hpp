@@ -1,0 +1,83 @@
+// Scalar quantization formulas shared by the methods (header-only, no dependencies).
+// gptq_*: the GPTQ reference Quantizer (gptq.md §4), also used for plain RTN.
+// awq_*:  AutoAWQ's pseudo_quantize_tensor with zero point (awq.md §5).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+namespace qf::quant {
+
+struct GroupParams {
+  float scale = 1.0f;
+  int32_t zero = 0;
+};
+
+inline int32_t max_code(int bits) { return (1 << bits) - 1; }
+
+// Round half to even, as torch.round does.
+inline float round_half_even(float x) { return std::nearbyint(x); }
+
+// Rounds a float to the nearest IEEE half and back (round-half-even), so scales match what the
+// fp16 `scales` tensor will hold.
+inline float round_to_half(float x) {
+  if (!std::isfinite(x) || x == 0.0f) return x;
+  const float ax = std::fabs(x);
+  if (ax >= 65520.0f) return std::copysign(INFINITY, x);
+  int e = 0;
+  std::frexp(ax, &e);  // ax = m * 2^e, m in [0.5, 1)
+  // Half has 11 significant bits for normals (e >= -13); subnormals share the 2^-24 grid.
+  const int exp_of_ulp = std::max(e - 11, -24);
+  const float ulp = std::ldexp(1.0f, exp_of_ulp);
+  return std::copysign(std::nearbyint(ax / ulp) * ulp, x);
+}
+
+// GPTQ find_params over one group x[0..n): range always contains 0; symmetric keeps the zero at
+// (maxq + 1) / 2; an all-zero group gets [-1, 1].
+inline GroupParams gptq_find_params(const float* x, int64_t n, int bits, bool sym) {
+  const int32_t maxq = max_code(bits);
+  float xmin = 0.0f, xmax = 0.0f;
+  for (int64_t j = 0; j < n; ++j) {
+    xmin = std::min(xmin, x[j]);
+    xmax = std::max(xmax, x[j]);
+  }
+  if (sym) {
+    xmax = std::max(std::fabs(xmin), xmax);
+    if (xmin < 0) xmin = -xmax;
+  }
+  if (xmin == 0.0f && xmax == 0.0f) {
+    xmin = -1.0f;
+    xmax = 1.0f;
+  }
+  GroupParams p;
+  p.scale = (xmax - xmin) / static_cast<float>(maxq);
+  p.zero = sym ? (maxq + 1) / 2 : static_cast<int32_t>(round_half_even(-xmin / p.scale));
+  return p;
+}
+
+// AutoAWQ zero-point quantizer over one group: signed min/max (not widened to 0), scale clamped.
+inline GroupParams awq_find_params(const float* x, int64_t n, int bits) {
+  const int32_t maxq = max_code(bits);
+  float xmin = x[0], xmax = x[0];
+  for (int64_t j = 1; j < n; ++j) {
+    xmin = std::min(xmin, x[j]);
+    xmax = std::max(xmax, x[j]);
+  }
+  GroupParams p;
+  p.scale = std::max(xmax - xmin, 1e-5f) / static_cast<float>(maxq);
+  const float z = -round_half_even(xmin / p.scale);
+  p.zero = static_cast<int32_t>(std::clamp(z, 0.0f, static_cast<float>(maxq)));
+  return p;
+}
+
+inline int32_t quantize_code(float x, const GroupParams& p, int bits) {
+  const float q = round_half_even(x / p.scale) + static_cast<float>(p.zero);
+  return static_cast<int32_t>(std::clamp(q, 0.0f, static_cast<float>(max_code(bits))));
+}
+
+inline float dequantize_code(int32_t q, const GroupParams& p) {
+  return p.scale * static_cast<float>(q - p.zero);
+}
+
+}  // namespace qf::quant
