@@ -49,14 +49,15 @@ class MappedFile {
   uint64_t size_ = 0;
 };
 
-// A pointer to a tensor's bytes inside a map, plus the map that keeps it alive.
+// A pointer to a tensor's bytes inside a map, plus the map that keeps it alive. `owner` also keeps
+// the SafetensorsFile (and so `info`) alive: it aliases the file object that owns the map.
 struct TensorView {
   const TensorInfo* info = nullptr;
   const std::byte* data = nullptr;
   std::shared_ptr<const MappedFile> owner;
 };
 
-class SafetensorsFile {
+class SafetensorsFile : public std::enable_shared_from_this<SafetensorsFile> {
  public:
   static std::shared_ptr<SafetensorsFile> open(const std::filesystem::path& path);
   const Header& header() const { return header_; }

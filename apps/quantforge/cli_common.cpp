@@ -1,0 +1,128 @@
+#include "cli_common.hpp"
+
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <cstdlib>
+#include <set>
+
+#include "common/error.hpp"
+#include "recipe/builtin.hpp"
+#include "recipe/overrides.hpp"
+#include "recipe/quant_config.hpp"
+
+namespace fs = std::filesystem;
+
+namespace qf::cli {
+
+void add_plugin_options(po::options_description& desc) {
+  desc.add_options()("plugin-dir", po::value<std::vector<std::string>>()->composing(),
+                     "extra folder to load plugins from (repeatable)");
+}
+
+void load_plugins(const po::variables_map& vm, host::PluginRegistry& registry) {
+  std::vector<fs::path> dirs;
+  if (vm.count("plugin-dir"))
+    for (const auto& d : vm["plugin-dir"].as<std::vector<std::string>>()) {
+      if (!fs::is_directory(d)) throw Error("--plugin-dir " + d + " is not a folder");
+      dirs.emplace_back(d);
+    }
+  registry.load_directories(host::PluginRegistry::search_path(dirs));
+}
+
+void add_recipe_options(po::options_description& desc) {
+  desc.add_options()
+      ("awq", po::bool_switch(), "AWQ 4-bit (configs/awq.toml; the default)")
+      ("gptq", po::bool_switch(), "GPTQ, 8-bit by default (configs/gptq.toml)")
+      ("recipe", po::value<std::string>(), "recipe TOML file, or the name of a built-in recipe (rtn)")
+      ("bits", po::value<std::string>(), "bits per weight")
+      ("group_size", po::value<std::string>(), "input channels per scale (-1: per channel)")
+      ("zero_point", po::value<std::string>(), "asymmetric grid with a zero point (true/false)")
+      ("quant_config", po::value<std::string>(), "JSON or TOML file with AutoAWQ or GPTQ keys")
+      ("dataset", po::value<std::string>(), "calibration dataset name or path")
+      ("num_samples", po::value<std::string>(), "calibration blocks")
+      ("seqlen", po::value<std::string>(), "tokens per calibration block")
+      ("seed", po::value<std::string>(), "calibration sampling seed")
+      ("damp_percent", po::value<std::string>(), "GPTQ Hessian damping")
+      ("desc_act", po::value<std::string>(), "GPTQ act-order (true/false)")
+      ("sym", po::value<std::string>(), "symmetric grid (true/false)");
+}
+
+std::vector<fs::path> recipe_search_dirs() {
+  std::vector<fs::path> dirs;
+  if (const char* env = std::getenv("QUANTFORGE_CONFIG_DIR")) dirs.emplace_back(env);
+  const fs::path exe = boost::dll::program_location().parent_path().string();
+  dirs.push_back(exe.parent_path() / "share" / "quantforge" / "configs");
+  dirs.emplace_back(QF_SOURCE_CONFIG_DIR);
+  return dirs;
+}
+
+namespace {
+
+recipe::Recipe select_recipe(const po::variables_map& vm) {
+  const bool awq = vm["awq"].as<bool>(), gptq = vm["gptq"].as<bool>();
+  const bool file = vm.count("recipe") > 0;
+  if (static_cast<int>(awq) + static_cast<int>(gptq) + static_cast<int>(file) > 1)
+    throw UsageError("--awq, --gptq and --recipe are mutually exclusive: pick one");
+  if (file) {
+    const std::string r = vm["recipe"].as<std::string>();
+    if (fs::is_regular_file(r)) return recipe::load_recipe_file(r);
+    if (r.find('/') == std::string::npos && r.find(".toml") == std::string::npos)
+      return recipe::load_recipe_file(recipe::find_builtin_recipe(r, recipe_search_dirs()));
+    throw Error("recipe file not found: " + r);
+  }
+  return recipe::load_recipe_file(recipe::find_builtin_recipe(gptq ? "gptq" : "awq", recipe_search_dirs()));
+}
+
+// Maps a user-facing option onto the method's declared name (when the plugin is installed).
+void override_method_option(recipe::Recipe& r, const std::set<std::string>& declared, const std::string& key,
+                            const recipe::OptionValue& value, const std::string& origin) {
+  if (declared.empty()) {
+    recipe::set_method_option(r, key, value, origin);
+    return;
+  }
+  auto mapped = recipe::translate_option(key, value, declared);
+  if (!mapped) throw Error(origin + ": method '" + r.method.plugin + "' has no option matching '" + key + "'");
+  recipe::set_method_option(r, mapped->first, mapped->second, origin);
+}
+
+int64_t as_int(const recipe::OptionValue& v, const std::string& flag) {
+  if (!std::holds_alternative<int64_t>(v)) throw UsageError(flag + " needs an integer");
+  return std::get<int64_t>(v);
+}
+
+}  // namespace
+
+recipe::Recipe resolve_recipe(const po::variables_map& vm, const host::PluginRegistry& registry) {
+  recipe::Recipe r = select_recipe(vm);
+  std::set<std::string> declared;
+  if (auto plugin = registry.find(r.method.plugin))
+    for (const auto& o : plugin->options()) declared.insert(o.name);
+
+  if (vm.count("quant_config")) {
+    std::vector<std::string> warnings;
+    for (const auto& [key, v] : recipe::load_quant_config(vm["quant_config"].as<std::string>(), &warnings)) {
+      // Files carry keys for other tools (quant_method, modules_to_not_convert...): use what maps.
+      if (declared.empty()) continue;
+      if (auto mapped = recipe::translate_option(key, v.value, declared))
+        recipe::set_method_option(r, mapped->first, mapped->second, v.origin);
+    }
+  }
+  for (const char* flag : {"bits", "group_size", "zero_point", "damp_percent", "desc_act", "sym"}) {
+    if (!vm.count(flag)) continue;
+    override_method_option(r, declared, flag, recipe::parse_cli_value(vm[flag].as<std::string>()),
+                           std::string("--") + flag);
+  }
+  const bool any_calibration = vm.count("dataset") || vm.count("num_samples") || vm.count("seqlen") || vm.count("seed");
+  if (any_calibration) {
+    if (!r.calibration) r.calibration = recipe::Calibration{};
+    if (vm.count("dataset")) r.calibration->dataset = vm["dataset"].as<std::string>();
+    if (vm.count("num_samples"))
+      r.calibration->num_samples = as_int(recipe::parse_cli_value(vm["num_samples"].as<std::string>()), "--num_samples");
+    if (vm.count("seqlen"))
+      r.calibration->seqlen = as_int(recipe::parse_cli_value(vm["seqlen"].as<std::string>()), "--seqlen");
+    if (vm.count("seed")) r.calibration->seed = as_int(recipe::parse_cli_value(vm["seed"].as<std::string>()), "--seed");
+  }
+  recipe::validate(r);
+  return r;
+}
+
+}  // namespace qf::cli

@@ -1,0 +1,42 @@
+#pragma once
+// What the subcommands share: plugin discovery, recipe selection with CLI overrides, exit codes.
+#include <boost/program_options.hpp>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "host/plugin_registry.hpp"
+#include "recipe/recipe.hpp"
+
+namespace qf::cli {
+
+namespace po = boost::program_options;
+
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;  // user error or failed run: one clear message
+constexpr int kExitUsage = 2;  // bad command line
+
+// Thrown for command-line mistakes (exit code 2).
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// --plugin-dir (repeatable) and the registry loaded from the full search path.
+void add_plugin_options(po::options_description& desc);
+void load_plugins(const po::variables_map& vm, host::PluginRegistry& registry);
+
+// --awq | --gptq | --recipe FILE and the overrides (--bits, --group_size, --zero_point,
+// --quant_config, --dataset, --num_samples, --seqlen, --seed, --damp_percent, --desc_act, --sym).
+void add_recipe_options(po::options_description& desc);
+// The selected recipe with every override applied. Overrides are mapped onto the names the method
+// plugin declares when it is installed (w_bit for --bits with AWQ, ...).
+recipe::Recipe resolve_recipe(const po::variables_map& vm, const host::PluginRegistry& registry);
+
+std::vector<std::filesystem::path> recipe_search_dirs();
+
+int run_quantize(const std::vector<std::string>& args);
+int run_plugins(const std::vector<std::string>& args);
+int run_recipe(const std::vector<std::string>& args);
+
+}  // namespace qf::cli

@@ -1,0 +1,42 @@
+// quantforge: quantize Hugging Face causal LMs on CPU with method and format plugins.
+#include <boost/program_options/errors.hpp>
+#include <iostream>
+
+#include "cli_common.hpp"
+
+namespace {
+
+const char* kUsage =
+    "usage: quantforge <command> [options]\n"
+    "commands:\n"
+    "  quantize MODEL_DIR [--awq | --gptq | --recipe FILE] [...]   quantize a model\n"
+    "  plugins list | describe NAME                                 installed plugins\n"
+    "  recipe show [--awq | --gptq | --recipe FILE] [...]           the resolved recipe\n"
+    "run `quantforge <command> --help` for a command's options\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::cout << kUsage;
+    return argc < 2 ? qf::cli::kExitUsage : qf::cli::kExitOk;
+  }
+  const std::string command = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  try {
+    if (command == "quantize") return qf::cli::run_quantize(args);
+    if (command == "plugins") return qf::cli::run_plugins(args);
+    if (command == "recipe") return qf::cli::run_recipe(args);
+    std::cerr << "quantforge: unknown command '" << command << "'\n" << kUsage;
+    return qf::cli::kExitUsage;
+  } catch (const qf::cli::UsageError& e) {
+    std::cerr << "quantforge: " << e.what() << "\n";
+    return qf::cli::kExitUsage;
+  } catch (const boost::program_options::error& e) {
+    std::cerr << "quantforge: " << e.what() << "\n";
+    return qf::cli::kExitUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "quantforge: error: " << e.what() << "\n";
+    return qf::cli::kExitError;
+  }
+}

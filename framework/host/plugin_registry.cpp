@@ -1,0 +1,196 @@
+#include "host/plugin_registry.hpp"
+
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <boost/dll/shared_library.hpp>
+#include <cstddef>
+#include <cstdlib>
+#include <regex>
+#include <sstream>
+
+#include "common/error.hpp"
+#include "host/host_api.hpp"
+
+namespace fs = std::filesystem;
+
+namespace qf::host {
+namespace {
+
+// The fields every ABI version has at the same offsets; read before anything else.
+constexpr size_t kVersionFieldsEnd = offsetof(qf_plugin_descriptor, abi_minor) + sizeof(uint32_t);
+
+std::string text_or_empty(const char* s) { return s ? std::string(s) : std::string(); }
+
+bool looks_like_plugin_file(const fs::path& p) {
+  const std::string name = p.filename().string();
+  return name.rfind("lib", 0) == 0 && name.size() > 13 && name.substr(name.size() - 10) == "_plugin.so";
+}
+
+void validate_descriptor(const qf_plugin_descriptor* d, const fs::path& file) {
+  const std::string where = file.string() + ": ";
+  if (d == nullptr) throw Error(where + "the entry function returned no descriptor");
+  if (d->struct_size < kVersionFieldsEnd) throw Error(where + "descriptor is too small to carry an ABI version");
+  if (d->abi_major != QF_ABI_VERSION_MAJOR) {
+    std::ostringstream os;
+    os << where << "plugin ABI major version " << d->abi_major << " does not match the host's "
+       << QF_ABI_VERSION_MAJOR << " (plugin ABI " << d->abi_major << "." << d->abi_minor << ", host ABI "
+       << QF_ABI_VERSION_MAJOR << "." << QF_ABI_VERSION_MINOR << "); rebuild the plugin against this SDK";
+    throw Error(os.str());
+  }
+  if (d->struct_size < offsetof(qf_plugin_descriptor, get_interface) + sizeof(void*))
+    throw Error(where + "descriptor struct_size " + std::to_string(d->struct_size) + " is smaller than ABI 1.0's");
+  if (d->name == nullptr || !std::regex_match(d->name, std::regex("[a-z0-9_]+")))
+    throw Error(where + "plugin name must be non-empty [a-z0-9_]+, got '" + text_or_empty(d->name) + "'");
+  if (d->kind != QF_KIND_METHOD && d->kind != QF_KIND_FORMAT)
+    throw Error(where + "plugin '" + d->name + "' has unknown kind " + std::to_string(d->kind));
+  if (d->init == nullptr || d->deinit == nullptr || d->get_interface == nullptr)
+    throw Error(where + "plugin '" + d->name + "' leaves init, deinit or get_interface empty");
+  if (d->option_count > 0 && d->options == nullptr)
+    throw Error(where + "plugin '" + std::string(d->name) + "' declares options but gives no table");
+}
+
+std::vector<OptionSpec> read_options(const qf_plugin_descriptor* d, const fs::path& file) {
+  std::vector<OptionSpec> out;
+  for (uint32_t i = 0; i < d->option_count; ++i) {
+    const qf_option_desc& o = d->options[i];
+    if (o.name == nullptr || o.type < QF_OPTION_BOOL || o.type > QF_OPTION_STRING)
+      throw Error(file.string() + ": plugin '" + d->name + "' option #" + std::to_string(i) + " is malformed");
+    out.push_back(OptionSpec{o.name, static_cast<qf_option_type>(o.type), text_or_empty(o.default_value),
+                             text_or_empty(o.help)});
+  }
+  return out;
+}
+
+}  // namespace
+
+const char* kind_name(int32_t kind) {
+  switch (kind) {
+    case QF_KIND_METHOD: return "method";
+    case QF_KIND_FORMAT: return "format";
+    default: return "unknown";
+  }
+}
+
+const char* option_type_name(int32_t type) {
+  switch (type) {
+    case QF_OPTION_BOOL: return "bool";
+    case QF_OPTION_INT: return "int";
+    case QF_OPTION_FLOAT: return "float";
+    case QF_OPTION_STRING: return "string";
+    default: return "unknown";
+  }
+}
+
+Plugin::Plugin(std::shared_ptr<boost::dll::shared_library> library, const qf_plugin_descriptor* descriptor,
+               fs::path path)
+    : library_(std::move(library)), descriptor_(descriptor), path_(std::move(path)), name_(descriptor->name) {
+  options_ = read_options(descriptor_, path_);
+  const char* id = descriptor_->kind == QF_KIND_METHOD ? QF_METHOD_INTERFACE_ID : QF_FORMAT_INTERFACE_ID;
+  qf_error err{};
+  int32_t status = QF_ERR_INTERNAL;
+  try {
+    status = descriptor_->init(host_api(), &err);
+  } catch (...) {
+    throw Error(path_.string() + ": plugin '" + name_ + "' threw an exception out of init (a bug in the plugin)");
+  }
+  if (status != QF_OK)
+    throw Error(path_.string() + ": plugin '" + name_ + "' failed to initialise: " + err.message);
+  interface_ = descriptor_->get_interface(id);
+  const uint32_t* size = static_cast<const uint32_t*>(interface_);
+  if (interface_ == nullptr || *size < sizeof(uint32_t) * 2) {
+    descriptor_->deinit();
+    throw Error(path_.string() + ": " + kind_name(kind()) + " plugin '" + name_ + "' does not provide " + id);
+  }
+}
+
+Plugin::~Plugin() {
+  try {
+    descriptor_->deinit();
+  } catch (...) {
+    // Nothing useful to do: the library is going away.
+  }
+}
+
+std::string Plugin::version() const { return text_or_empty(descriptor_->version); }
+std::string Plugin::description() const { return text_or_empty(descriptor_->description); }
+
+const OptionSpec* Plugin::option(const std::string& option_name) const {
+  for (const auto& o : options_)
+    if (o.name == option_name) return &o;
+  return nullptr;
+}
+
+const qf_method_vtable* Plugin::method() const {
+  return kind() == QF_KIND_METHOD ? static_cast<const qf_method_vtable*>(interface_) : nullptr;
+}
+const qf_format_vtable* Plugin::format() const {
+  return kind() == QF_KIND_FORMAT ? static_cast<const qf_format_vtable*>(interface_) : nullptr;
+}
+
+std::vector<fs::path> PluginRegistry::search_path(const std::vector<fs::path>& explicit_dirs) {
+  std::vector<fs::path> dirs = explicit_dirs;
+  if (const char* env = std::getenv("QUANTFORGE_PLUGIN_PATH")) {
+    std::stringstream ss(env);
+    std::string item;
+    while (std::getline(ss, item, ':'))
+      if (!item.empty()) dirs.emplace_back(item);
+  }
+  const fs::path exe_dir = boost::dll::program_location().parent_path().string();
+  dirs.push_back(exe_dir / "plugins");                  // build tree: build/apps/.. layout below
+  dirs.push_back(exe_dir.parent_path() / "plugins");    // build tree: build/plugins
+  dirs.push_back(exe_dir.parent_path() / "lib" / "quantforge" / "plugins");  // installed prefix
+  return dirs;
+}
+
+void PluginRegistry::load_directories(const std::vector<fs::path>& dirs) {
+  for (const auto& dir : dirs) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) continue;
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(dir))
+      if (looks_like_plugin_file(entry.path())) files.push_back(entry.path());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      // The same library reached twice through different search dirs is not a duplicate.
+      bool already = false;
+      for (const auto& [n, p] : plugins_) already = already || fs::equivalent(p->path(), f, ec);
+      if (!already) load_file(f);
+    }
+  }
+}
+
+std::shared_ptr<const Plugin> PluginRegistry::load_file(const fs::path& file) {
+  auto library = std::make_shared<boost::dll::shared_library>();
+  boost::dll::fs::error_code ec;
+  library->load(file.string(), boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+  if (ec) throw Error(file.string() + ": not a loadable shared library (" + ec.message() + ")");
+  if (!library->has(QF_PLUGIN_ENTRY_NAME))
+    throw Error(file.string() + ": missing the entry symbol '" QF_PLUGIN_ENTRY_NAME
+                "' (not a QuantForge plugin, or built without QF_DEFINE_*_PLUGIN)");
+  auto entry = library->get<const qf_plugin_descriptor*()>(QF_PLUGIN_ENTRY_NAME);
+  const qf_plugin_descriptor* descriptor = nullptr;
+  try {
+    descriptor = entry();
+  } catch (...) {
+    throw Error(file.string() + ": the entry function threw an exception (a bug in the plugin)");
+  }
+  validate_descriptor(descriptor, file);
+  if (auto existing = plugins_.find(descriptor->name); existing != plugins_.end())
+    throw Error(file.string() + ": duplicate plugin name '" + descriptor->name + "', already loaded from " +
+                existing->second->path().string());
+  auto plugin = std::make_shared<const Plugin>(std::move(library), descriptor, file);
+  plugins_[plugin->name()] = plugin;
+  return plugin;
+}
+
+std::shared_ptr<const Plugin> PluginRegistry::find(const std::string& plugin_name) const {
+  auto it = plugins_.find(plugin_name);
+  return it == plugins_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<const Plugin>> PluginRegistry::plugins() const {
+  std::vector<std::shared_ptr<const Plugin>> out;
+  for (const auto& [n, p] : plugins_) out.push_back(p);
+  return out;
+}
+
+}  // namespace qf::host

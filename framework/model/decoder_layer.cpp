@@ -1,0 +1,89 @@
+#include "model/decoder_layer.hpp"
+
+#include <cmath>
+
+#include <ATen/Functions.h>
+#include <ATen/TensorOperators.h>
+
+#include "common/error.hpp"
+#include "model/attention.hpp"
+#include "model/rope.hpp"
+#include "model/weight_source.hpp"
+
+namespace qf::model {
+
+DecoderLayer::DecoderLayer(const ModelConfig& config, const Architecture& arch, const WeightSource& src,
+                           int64_t index, const ComputeOptions& options)
+    : config_(config), arch_(arch), options_(options), index_(index) {
+  const auto dt = options.dtype;
+  const std::string prefix = arch.layer_prefix + std::to_string(index) + ".";
+  const int64_t h = config.hidden_size, hd = config.head_dim;
+  const int64_t q_out = config.num_heads * hd, kv_out = config.num_kv_heads * hd;
+  input_norm_ = Norm::load(src, prefix + arch.input_norm, arch.norm, h, config.norm_eps, dt);
+  post_norm_ = Norm::load(src, prefix + arch.post_attention_norm, arch.norm, h, config.norm_eps, dt);
+  if (!arch.q_norm.empty()) {
+    q_norm_ = Norm::load(src, prefix + arch.q_norm, NormKind::RMSNorm, hd, config.norm_eps, dt);
+    k_norm_ = Norm::load(src, prefix + arch.k_norm, NormKind::RMSNorm, hd, config.norm_eps, dt);
+  }
+  qkv_ = FusedLinear::load(src, prefix, {arch.q_proj, arch.k_proj, arch.v_proj}, {q_out, kv_out, kv_out}, h,
+                           has_bias(arch.qkv_bias, config), dt);
+  o_ = FusedLinear::load(src, prefix, {arch.o_proj}, {h}, q_out, has_bias(arch.o_bias, config), dt);
+  const bool mb = has_bias(arch.mlp_bias, config);
+  const int64_t inter = config.intermediate_size;
+  if (arch.activation == Activation::SiluGated)
+    up_ = FusedLinear::load(src, prefix, {arch.gate_proj, arch.up_proj}, {inter, inter}, h, mb, dt);
+  else
+    up_ = FusedLinear::load(src, prefix, {arch.up_proj}, {inter}, h, mb, dt);
+  down_ = FusedLinear::load(src, prefix, {arch.down_proj}, {h}, inter, mb, dt);
+}
+
+at::Tensor DecoderLayer::attention(const at::Tensor& x, const CaptureFn& capture) const {
+  const int64_t b = x.size(0), t = x.size(1), hd = config_.head_dim;
+  if (config_.sliding_window && t > *config_.sliding_window)
+    throw Error("sequence of " + std::to_string(t) + " tokens exceeds sliding_window " +
+                std::to_string(*config_.sliding_window) + ": sliding-window attention is not implemented");
+  if (capture) capture(qkv_.names, x);
+  auto qkv = qkv_.split(qkv_.forward(x));
+  // [B, T, heads, hd]; q/k norms (Qwen3) act per head before the transpose, as in transformers.
+  at::Tensor q = qkv[0].view({b, t, config_.num_heads, hd});
+  at::Tensor k = qkv[1].view({b, t, config_.num_kv_heads, hd});
+  at::Tensor v = qkv[2].view({b, t, config_.num_kv_heads, hd}).transpose(1, 2);
+  if (q_norm_) {
+    q = (*q_norm_)(q);
+    k = (*k_norm_)(k);
+  }
+  q = q.transpose(1, 2);
+  k = k.transpose(1, 2);
+  if (config_.rope.type != RopeType::None) {
+    RopeTables rope = rope_tables(config_, t, q.scalar_type());
+    q = apply_rope(q, rope);
+    k = apply_rope(k, rope);
+  }
+  at::Tensor a = causal_attention(q, k, v, 1.0 / std::sqrt(static_cast<double>(hd)), options_.fp32_attention_scores);
+  if (capture) capture(o_.names, a);
+  return o_.forward(a);
+}
+
+at::Tensor DecoderLayer::mlp(const at::Tensor& x, const CaptureFn& capture) const {
+  if (capture) capture(up_.names, x);
+  at::Tensor y = up_.forward(x);
+  at::Tensor act;
+  if (arch_.activation == Activation::SiluGated) {
+    auto gu = up_.split(y);
+    act = at::silu(gu[0]).mul_(gu[1]);
+  } else {
+    act = y.relu_();
+  }
+  if (capture) capture(down_.names, act);
+  return down_.forward(act);
+}
+
+at::Tensor DecoderLayer::forward(const at::Tensor& hidden, const CaptureFn& capture) const {
+  QF_ASSERT(hidden.dim() == 3 && hidden.size(2) == config_.hidden_size, "decoder layer input must be [B, T, hidden]");
+  at::Tensor h = hidden.to(options_.dtype);
+  // Pre-norm residual blocks (Llama-like and pre-LN OPT alike).
+  at::Tensor r = h + attention(input_norm_(h), capture);
+  return r + mlp(post_norm_(r), capture);
+}
+
+}  // namespace qf::model

@@ -1,0 +1,70 @@
+#include "pipeline/layout.hpp"
+
+#include "common/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace qf::pipeline {
+namespace {
+
+std::string expand(std::string text, const std::string& key, const std::string& value) {
+  for (size_t pos = text.find(key); pos != std::string::npos; pos = text.find(key, pos + value.size()))
+    text.replace(pos, key.size(), value);
+  return text;
+}
+
+bool same_folder(const fs::path& a, const fs::path& b) {
+  std::error_code ec;
+  return fs::exists(a, ec) && fs::exists(b, ec) && fs::equivalent(a, b, ec);
+}
+
+}  // namespace
+
+ResolvedLayout resolve_layout(const recipe::Layout& layout, const fs::path& model_dir,
+                              const std::optional<fs::path>& output, int64_t bits, int64_t group_size) {
+  ResolvedLayout r;
+  r.policy = output ? recipe::LayoutPolicy::Standalone : layout.policy;
+  r.quant_config_file = layout.quant_config_file;
+  r.always_write_index = layout.always_write_index;
+  switch (r.policy) {
+    case recipe::LayoutPolicy::InPlace:
+      if (layout.suffix.empty()) throw Error("layout in_place needs a non-empty suffix (e.g. \"-AWQ\")");
+      r.destination = model_dir;
+      r.file_suffix = layout.suffix;
+      r.copy_model_files = false;
+      break;
+    case recipe::LayoutPolicy::Subdirectory: {
+      std::string sub = expand(expand(layout.subdirectory, "{bits}", std::to_string(bits)), "{group_size}",
+                               std::to_string(group_size));
+      if (sub.empty() || sub.find('/') != std::string::npos || sub == "." || sub == "..")
+        throw Error("layout subdirectory must be a plain folder name, got \"" + sub + "\"");
+      r.destination = model_dir / sub;
+      r.copy_model_files = true;
+      break;
+    }
+    case recipe::LayoutPolicy::Standalone:
+      if (!output) throw Error("this recipe writes a standalone model: give the output folder with --output DIR");
+      if (same_folder(*output, model_dir))
+        throw Error("--output must not be the model folder itself (" + output->string() + ")");
+      r.destination = *output;
+      r.copy_model_files = true;
+      break;
+  }
+  r.index_file = layout.index_file.empty() ? "model" + r.file_suffix + ".safetensors.index.json" : layout.index_file;
+  return r;
+}
+
+std::set<fs::path> protected_files(const fs::path& model_dir, const ResolvedLayout& layout) {
+  std::set<fs::path> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(model_dir, ec)) {
+    if (!entry.is_regular_file()) continue;
+    const std::string name = entry.path().filename().string();
+    const bool ours = layout.policy == recipe::LayoutPolicy::InPlace &&
+                      (name.find(layout.file_suffix) != std::string::npos || name == layout.quant_config_file);
+    if (!ours) out.insert(entry.path());
+  }
+  return out;
+}
+
+}  // namespace qf::pipeline

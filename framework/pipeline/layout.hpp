@@ -1,0 +1,32 @@
+#pragma once
+// Where a run's files go and what they are called, from the recipe's layout policy.
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "recipe/recipe.hpp"
+
+namespace qf::pipeline {
+
+struct ResolvedLayout {
+  recipe::LayoutPolicy policy;
+  std::filesystem::path destination;  // folder the files land in
+  std::string file_suffix;            // weight file suffix ("-AWQ")
+  std::string index_file;
+  bool always_write_index = false;
+  std::string quant_config_file;      // "" = none
+  bool copy_model_files = false;
+};
+
+// `bits`: the method's bit width, for "{bits}" in subdirectory names. `output` (--output) turns
+// any recipe into a standalone layout. Throws qf::Error for a standalone layout without an output
+// folder and for an output folder that is the model folder itself.
+ResolvedLayout resolve_layout(const recipe::Layout& layout, const std::filesystem::path& model_dir,
+                              const std::optional<std::filesystem::path>& output, int64_t bits, int64_t group_size);
+
+// The user's files this run must never replace: everything in the model folder that is not a
+// previous output of this same layout.
+std::set<std::filesystem::path> protected_files(const std::filesystem::path& model_dir, const ResolvedLayout& layout);
+
+}  // namespace qf::pipeline

@@ -1,0 +1,269 @@
+#include "pipeline/quantize.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/error.hpp"
+#include "host/output_transaction.hpp"
+#include "model/architecture.hpp"
+#include "model/config.hpp"
+#include "model/weight_source.hpp"
+#include "pipeline/checkpoint_layer.hpp"
+#include "pipeline/dl_views.hpp"
+#include "pipeline/layout.hpp"
+#include "pipeline/model_files.hpp"
+#include "pipeline/plugin_instance.hpp"
+
+namespace fs = std::filesystem;
+
+namespace qf::pipeline {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::map<std::string, host::GivenOption> given_options(const recipe::PluginStep& step) {
+  std::map<std::string, host::GivenOption> out;
+  for (const auto& [name, v] : step.options) out[name] = host::GivenOption{v.value, v.origin};
+  return out;
+}
+
+std::shared_ptr<const host::Plugin> require_plugin(const host::PluginRegistry& registry, const std::string& name,
+                                                   int32_t kind) {
+  auto plugin = registry.find(name);
+  if (!plugin) {
+    std::string known;
+    for (const auto& p : registry.plugins()) known += (known.empty() ? "" : ", ") + p->name();
+    throw Error(std::string(host::kind_name(kind)) + " plugin '" + name + "' is not installed (installed: " +
+                (known.empty() ? "none" : known) +
+                "); see `quantforge plugins list`, --plugin-dir and $QUANTFORGE_PLUGIN_PATH");
+  }
+  if (plugin->kind() != kind)
+    throw Error("plugin '" + name + "' is a " + host::kind_name(plugin->kind()) + " plugin, not a " +
+                host::kind_name(kind) + " plugin");
+  return plugin;
+}
+
+int64_t int_option(const std::map<std::string, host::OptionValue>& options, std::initializer_list<const char*> names,
+                   int64_t fallback) {
+  for (const char* n : names)
+    if (auto it = options.find(n); it != options.end() && std::holds_alternative<int64_t>(it->second))
+      return std::get<int64_t>(it->second);
+  return fallback;
+}
+
+uint64_t file_size_or_zero(const fs::path& p) {
+  std::error_code ec;
+  const auto n = fs::file_size(p, ec);
+  return ec ? 0 : n;
+}
+
+std::string seconds_text(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1fs", s);
+  return buf;
+}
+
+// Everything a run's plugins reach through the session services.
+class Run final : public host::RunServices {
+ public:
+  Run(host::OutputTransaction& tx, const std::atomic<bool>* cancel) : tx_(tx), cancel_(cancel) {}
+
+  std::vector<std::unique_ptr<PluginInstance>> formats;
+
+  bool progress(const std::string&, uint64_t, uint64_t) override { return !(cancel_ && cancel_->load()); }
+
+  void emit_tensor(const std::string& name, const DLTensor& tensor) override {
+    if (!emitted_.insert(name).second) throw Error("tensor '" + name + "' was emitted twice");
+    for (auto& f : formats) {
+      host::call_plugin(f->plugin().name(), "add_tensor(" + name + ")", [&](qf_error* err) {
+        return f->plugin().format()->add_tensor(f->object(), name.c_str(), &tensor, err);
+      });
+    }
+  }
+
+  void set_quantization_config(const std::string& json) override {
+    try {
+      if (!nlohmann::json::parse(json).is_object()) throw Error("quantization_config must be a JSON object");
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(std::string("quantization_config is not valid JSON: ") + e.what());
+    }
+    quant_config_ = json;
+  }
+
+  fs::path create_output(const std::string& relative_name) override { return tx_.create(relative_name); }
+
+  void record_shard(int from, const std::string& file, const std::vector<std::string>& names,
+                    uint64_t bytes) override {
+    shards_.push_back(file);
+    std::vector<const char*> raw;
+    for (const auto& n : names) raw.push_back(n.c_str());
+    for (size_t j = static_cast<size_t>(from) + 1; j < formats.size(); ++j) {
+      auto& f = formats[j];
+      host::call_plugin(f->plugin().name(), "add_shard(" + file + ")", [&](qf_error* err) {
+        return f->plugin().format()->add_shard(f->object(), file.c_str(), raw.data(),
+                                               static_cast<uint32_t>(raw.size()), bytes, err);
+      });
+    }
+  }
+
+  bool cancelled() const { return cancel_ && cancel_->load(); }
+  const std::string& quant_config() const { return quant_config_; }
+  const std::vector<std::string>& shards() const { return shards_; }
+
+ private:
+  host::OutputTransaction& tx_;
+  const std::atomic<bool>* cancel_;
+  std::set<std::string> emitted_;
+  std::string quant_config_;
+  std::vector<std::string> shards_;
+};
+
+struct Prepared {
+  model::ModelConfig config;
+  const model::Architecture* arch = nullptr;
+  std::shared_ptr<const host::Plugin> method;
+  std::map<std::string, host::OptionValue> method_options;
+  ResolvedLayout layout;
+};
+
+Prepared prepare(const QuantizeRequest& request, const host::PluginRegistry& registry) {
+  Prepared p;
+  const fs::path& dir = request.model_dir;
+  if (!fs::is_directory(dir)) throw Error("model folder not found: " + dir.string());
+  if (!fs::is_regular_file(dir / "config.json")) throw Error("no config.json in " + dir.string());
+  {
+    std::ifstream in(dir / "config.json");
+    nlohmann::json raw;
+    try {
+      raw = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+      throw Error((dir / "config.json").string() + " is not valid JSON: " + e.what());
+    }
+    if (raw.contains("quantization_config"))
+      throw Error((dir / "config.json").string() + " already has a quantization_config: the model is quantized");
+  }
+  p.config = model::load_config(dir);
+  p.arch = &model::find_architecture(p.config.model_type, (dir / "config.json").string());
+  p.method = require_plugin(registry, request.recipe.method.plugin, QF_KIND_METHOD);
+  p.method_options = host::resolve_options(*p.method, given_options(request.recipe.method));
+  const int64_t bits = int_option(p.method_options, {"bits", "w_bit"}, 0);
+  const int64_t group = int_option(p.method_options, {"group_size", "q_group_size"}, 0);
+  p.layout = resolve_layout(request.recipe.layout, dir, request.output, bits, group);
+  return p;
+}
+
+// Options the layout decides for format plugins that declare them, unless the recipe set them.
+std::map<std::string, host::GivenOption> format_options(const host::Plugin& plugin, const recipe::PluginStep& step,
+                                                        const ResolvedLayout& layout) {
+  auto given = given_options(step);
+  auto inject = [&](const char* name, host::OptionValue v) {
+    if (plugin.option(name) && !given.count(name)) given[name] = host::GivenOption{std::move(v), "layout"};
+  };
+  inject("file_suffix", layout.file_suffix);
+  inject("index_file", layout.index_file);
+  inject("always", layout.always_write_index);
+  return given;
+}
+
+void emit_stored(Run& run, const st::Checkpoint& ckpt, const std::string& name) {
+  const st::TensorView v = ckpt.get(name);
+  run.emit_tensor(name, view_of(v));
+}
+
+}  // namespace
+
+fs::path planned_destination(const QuantizeRequest& request, const host::PluginRegistry& registry) {
+  return prepare(request, registry).layout.destination;
+}
+
+QuantizeSummary quantize(const QuantizeRequest& request, const host::PluginRegistry& registry) {
+  const auto start = Clock::now();
+  Prepared p = prepare(request, registry);
+  const fs::path& dir = request.model_dir;
+  st::Checkpoint ckpt = st::Checkpoint::open(dir);
+  model::CheckpointSource source(ckpt);
+
+  host::OutputTransaction tx(p.layout.destination, protected_files(dir, p.layout));
+  Run run(tx, request.cancel);
+
+  // Instances are destroyed (reverse order) before `run` and the transaction go.
+  for (size_t i = 0; i < request.recipe.formats.size(); ++i) {
+    const auto& step = request.recipe.formats[i];
+    auto plugin = require_plugin(registry, step.plugin, QF_KIND_FORMAT);
+    auto session = std::make_unique<qf_session>();
+    session->run = &run;
+    session->plugin_name = plugin->name();
+    session->format_index = static_cast<int>(i);
+    session->options = host::resolve_options(*plugin, format_options(*plugin, step, p.layout));
+    run.formats.push_back(std::make_unique<PluginInstance>(plugin, std::move(session)));
+  }
+  auto method_session = std::make_unique<qf_session>();
+  method_session->run = &run;
+  method_session->plugin_name = p.method->name();
+  method_session->options = p.method_options;
+  PluginInstance method(p.method, std::move(method_session));
+  const qf_method_vtable* mv = p.method->method();
+
+  qf_method_requirements req{};
+  req.struct_size = sizeof(req);
+  host::call_plugin(p.method->name(), "requirements",
+                    [&](qf_error* err) { return mv->requirements(method.object(), &req, err); });
+  if (req.needs_calibration)
+    throw Error("method '" + p.method->name() + "' needs calibration data, which this build's pipeline cannot provide yet");
+
+  const int64_t layers = p.config.num_layers;
+  spdlog::info("quantizing {} ({} layers, {}) with '{}' into {}", dir.string(), layers, p.config.model_type,
+               p.method->name(), p.layout.destination.string());
+  std::set<std::string> done;
+  for (int64_t i = 0; i < layers; ++i) {
+    if (run.cancelled()) throw Error("cancelled by the user");
+    const auto layer_start = Clock::now();
+    CheckpointLayer layer(source, *p.arch, i);
+    host::call_plugin(p.method->name(), "quantize_layer " + std::to_string(i), [&](qf_error* err) {
+      return mv->quantize_layer(method.object(), &layer, static_cast<uint32_t>(i), static_cast<uint32_t>(layers), err);
+    });
+    // Everything of this layer the method did not replace is written as stored.
+    for (const auto& name : ckpt.names())
+      if (name.rfind(layer.prefix(), 0) == 0 && !layer.replaced().count(name)) emit_stored(run, ckpt, name);
+    for (const auto& name : layer.replaced()) done.insert(name);
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    const double eta = elapsed / static_cast<double>(i + 1) * static_cast<double>(layers - i - 1);
+    spdlog::info("layer {}/{} done in {} (elapsed {}, ETA {})", i + 1, layers,
+                 seconds_text(std::chrono::duration<double>(Clock::now() - layer_start).count()),
+                 seconds_text(elapsed), seconds_text(eta));
+  }
+  // Tensors outside the decoder layers (embeddings, final norm, lm_head) stay as stored.
+  const std::string layer_root = p.arch->layer_prefix;
+  for (const auto& name : ckpt.names())
+    if (name.rfind(layer_root, 0) != 0) emit_stored(run, ckpt, name);
+
+  host::call_plugin(p.method->name(), "finish", [&](qf_error* err) { return mv->finish(method.object(), err); });
+  if (run.quant_config().empty())
+    throw Error("method '" + p.method->name() + "' finished without setting a quantization_config (a plugin bug)");
+  for (auto& f : run.formats)
+    host::call_plugin(f->plugin().name(), "finish",
+                      [&](qf_error* err) { return f->plugin().format()->finish(f->object(), err); });
+
+  const CreateOutput create = [&](const std::string& name) { return tx.create(name); };
+  if (p.layout.copy_model_files) {
+    write_quantized_config(dir, run.quant_config(), create);
+    copy_side_files(dir, create);
+  }
+  if (!p.layout.quant_config_file.empty()) write_quant_config_file(p.layout.quant_config_file, run.quant_config(), create);
+  if (run.cancelled()) throw Error("cancelled by the user");
+
+  QuantizeSummary summary;
+  summary.destination = p.layout.destination;
+  summary.layers = layers;
+  for (const auto& f : ckpt.files()) summary.input_weight_bytes += file_size_or_zero(f->path());
+  summary.files = tx.commit();
+  for (const auto& shard : run.shards()) summary.output_weight_bytes += file_size_or_zero(p.layout.destination / shard);
+  summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return summary;
+}
+
+}  // namespace qf::pipeline

@@ -1,0 +1,118 @@
+// Decoder layer against a naive reference, plus first-principles properties (causality, GQA, RoPE).
+#include "catch_torch.hpp"
+
+#include "model/attention.hpp"
+#include "model/decoder_layer.hpp"
+#include "model/rope.hpp"
+#include "reference_layer.hpp"
+
+using namespace qf::model;
+using qf::test::rel_err;
+
+namespace {
+
+DecoderLayer make_layer(const ModelConfig& c, const WeightSource& w, ComputeOptions o = {}) {
+  return DecoderLayer(c, find_architecture(c.model_type), w, 1, o);
+}
+
+at::Tensor hidden(int64_t b, int64_t t, int64_t h, uint64_t seed = 7) {
+  return at::randn({b, t, h}, at::detail::createCPUGenerator(seed), at::TensorOptions());
+}
+
+}  // namespace
+
+TEST_CASE("layer forward matches the naive reference (fp32)", "[layer]") {
+  for (const std::string type : {"llama", "mistral", "qwen2", "qwen3", "opt"}) {
+    for (int64_t kv : {1, 2, 4}) {
+      auto c = qf::test::tiny_config(type, kv);
+      if (type == "qwen2") c.rope.theta = 1e6;
+      auto w = qf::test::random_weights(c, 3);
+      at::Tensor x = hidden(2, 17, c.hidden_size);
+      double err = rel_err(make_layer(c, *w).forward(x), qf::test::ref_layer(c, *w, 1, x));
+      INFO(type << " kv=" << kv << " rel err " << err);
+      CHECK(err < 1e-5);
+    }
+  }
+}
+
+TEST_CASE("rope variants and partial rotary match the reference", "[layer][rope]") {
+  auto c = qf::test::tiny_config("llama");
+  auto w = qf::test::random_weights(c, 4);
+  at::Tensor x = hidden(1, 40, c.hidden_size);
+  std::vector<RopeConfig> ropes(5, c.rope);
+  ropes[1].type = RopeType::Linear;
+  ropes[1].factor = 2.0;
+  ropes[2].type = RopeType::Llama3;
+  ropes[2].factor = 8.0;
+  ropes[2].original_max_position_embeddings = 32;
+  ropes[3].type = RopeType::Dynamic;
+  ropes[3].factor = 2.0;
+  ropes[3].original_max_position_embeddings = 16;  // shorter than the sequence: base grows
+  ropes[4].partial_rotary_factor = 0.5;
+  for (const auto& r : ropes) {
+    c.rope = r;
+    double err = rel_err(make_layer(c, *w).forward(x), qf::test::ref_layer(c, *w, 1, x));
+    INFO("rope type " << static_cast<int>(r.type) << " partial " << r.partial_rotary_factor << " err " << err);
+    CHECK(err < 1e-5);
+  }
+}
+
+TEST_CASE("rope: position 0 is the identity; llama3 keeps high frequencies", "[rope]") {
+  auto c = qf::test::tiny_config("llama");
+  at::Tensor q = at::randn({1, 2, 5, c.head_dim});
+  at::Tensor r = apply_rope(q, rope_tables(c, 5, at::kFloat));
+  CHECK(at::allclose(r.narrow(2, 0, 1), q.narrow(2, 0, 1)));
+  CHECK_FALSE(at::allclose(r.narrow(2, 1, 1), q.narrow(2, 1, 1)));
+  at::Tensor base = rope_inv_freq(c, 8);
+  c.rope.type = RopeType::Llama3;
+  c.rope.factor = 8;
+  c.rope.original_max_position_embeddings = 64;
+  at::Tensor l3 = rope_inv_freq(c, 8);
+  CHECK(l3[0].item<float>() == base[0].item<float>());                                    // short wavelength kept
+  CHECK(l3[-1].item<float>() == Approx(base[-1].item<float>() / 8).epsilon(1e-6));       // long one slowed 8x
+}
+
+TEST_CASE("GQA with kv == heads equals MHA on repeated K/V", "[attention]") {
+  at::Tensor q = at::randn({2, 6, 9, 8}), k = at::randn({2, 3, 9, 8}), v = at::randn({2, 3, 9, 8});
+  at::Tensor gqa = causal_attention(q, k, v, 0.3, false);
+  at::Tensor mha = causal_attention(q, k.repeat_interleave(2, 1), v.repeat_interleave(2, 1), 0.3, false);
+  CHECK(rel_err(gqa, mha) < 1e-6);
+}
+
+TEST_CASE("causal: changing a later token leaves earlier outputs unchanged", "[layer]") {
+  auto c = qf::test::tiny_config("qwen3");
+  auto w = qf::test::random_weights(c, 5);
+  auto layer = make_layer(c, *w);
+  at::Tensor x = hidden(1, 12, c.hidden_size);
+  at::Tensor y = x.clone();
+  y.narrow(1, 8, 4).normal_();
+  at::Tensor a = layer.forward(x), b = layer.forward(y);
+  CHECK(at::equal(a.narrow(1, 0, 8), b.narrow(1, 0, 8)));
+  CHECK_FALSE(at::allclose(a.narrow(1, 8, 4), b.narrow(1, 8, 4)));
+}
+
+TEST_CASE("sliding window longer than the sequence is ignored; shorter is an error", "[layer]") {
+  auto c = qf::test::tiny_config("mistral");
+  auto w = qf::test::random_weights(c, 6);
+  c.sliding_window = 16;
+  auto layer = make_layer(c, *w);
+  CHECK_NOTHROW(layer.forward(hidden(1, 16, c.hidden_size)));
+  CHECK_THROWS_WITH(layer.forward(hidden(1, 17, c.hidden_size)), Catch::Contains("sliding_window"));
+}
+
+TEST_CASE("bf16 layer forward stays close to fp32", "[layer][bf16]") {
+  for (const std::string type : {"llama", "opt", "qwen3"}) {
+    auto c = qf::test::tiny_config(type);
+    auto w = qf::test::random_weights(c, 8);
+    at::Tensor x = hidden(2, 32, c.hidden_size);
+    at::Tensor ref = make_layer(c, *w).forward(x);
+    for (bool fp32_scores : {false, true}) {
+      ComputeOptions o{at::kBFloat16, fp32_scores};
+      at::Tensor y = make_layer(c, *w, o).forward(x);
+      CHECK(y.scalar_type() == at::kBFloat16);
+      double err = rel_err(y, ref);
+      WARN(type << " bf16 layer rel err (fp32 scores=" << fp32_scores << "): " << err);
+      CHECK(err < 3e-2);
+    }
+  }
+}
