@@ -135,8 +135,7 @@ std::vector<fs::path> PluginRegistry::search_path(const std::vector<fs::path>& e
       if (!item.empty()) dirs.emplace_back(item);
   }
   const fs::path exe_dir = boost::dll::program_location().parent_path().string();
-  dirs.push_back(exe_dir / "plugins");                  // build tree: build/apps/.. layout below
-  dirs.push_back(exe_dir.parent_path() / "plugins");    // build tree: build/plugins
+  dirs.push_back(exe_dir.parent_path() / "plugins");    // build tree: build/bin/quantforge -> build/plugins
   dirs.push_back(exe_dir.parent_path() / "lib" / "quantforge" / "plugins");  // installed prefix
   return dirs;
 }

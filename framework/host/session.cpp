@@ -81,6 +81,7 @@ int32_t linear_info(qf_layer* layer, uint32_t index, qf_linear_info* out, qf_err
     out->in_features = d.in_features;
     out->out_features = d.out_features;
     out->has_bias = d.has_bias;
+    out->sequential_group = d.sequential_group;
   });
 }
 

@@ -20,6 +20,7 @@ struct LinearDesc {
   int64_t in_features = 0;
   int64_t out_features = 0;
   bool has_bias = false;
+  uint32_t sequential_group = 0;
 };
 
 // What a run offers to every plugin taking part in it.

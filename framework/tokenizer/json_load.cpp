@@ -2,7 +2,6 @@
 // naming the file and the JSON key.
 #include <climits>
 #include <fstream>
-#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -196,16 +195,16 @@ DecoderPtr make_decoder(const Ctx& c, const json& j, const std::string& path) {
                                  "Strip, BPEDecoder)");
 }
 
-// Template piece strings ("$A", "$0", "<s>:1") as accepted by TemplateProcessing.
-std::vector<TemplatePart> make_processor(const Ctx& c, const json& j, const std::string& path,
-                                         const std::function<int32_t(const std::string&, const std::string&)>& id_of) {
+// The single-sequence template of a post-processor; TemplateProcessing pieces may also be strings
+// ("$A", "$A:0", "<s>:1").
+std::vector<TemplatePart> make_processor(const Ctx& c, const json& j, const std::string& path) {
   const std::string type = type_of(c, j, path);
   if (type == "ByteLevel") return {TemplatePart{true, {}}};
   if (type == "Sequence") {
     std::vector<std::vector<TemplatePart>> stages;
     const json& arr = get_array(c, j, path, "processors");
     for (std::size_t i = 0; i < arr.size(); ++i)
-      stages.push_back(make_processor(c, arr[i], path + ".processors[" + std::to_string(i) + "]", id_of));
+      stages.push_back(make_processor(c, arr[i], path + ".processors[" + std::to_string(i) + "]"));
     return compose_templates(stages);
   }
   if (type == "BertProcessing" || type == "RobertaProcessing") {
@@ -231,7 +230,6 @@ std::vector<TemplatePart> make_processor(const Ctx& c, const json& j, const std:
       if (!v.is_number_integer()) c.fail(join(path, "special_tokens." + name + ".ids"), "expected integers");
       out.push_back(v.get<int32_t>());
     }
-    (void)id_of;
     return out;
   };
   const json& single = get_array(c, j, path, "single");
@@ -246,8 +244,7 @@ std::vector<TemplatePart> make_processor(const Ctx& c, const json& j, const std:
         parts.push_back({true, {}});
       else
         parts.push_back({false, special_ids(s, key)});
-    } else if (const json* seq = find(p, "Sequence")) {
-      (void)seq;
+    } else if (find(p, "Sequence")) {
       parts.push_back({true, {}});
     } else if (const json* sp = find(p, "SpecialToken")) {
       parts.push_back({false, special_ids(get_str(c, *sp, key + ".SpecialToken", "id"), key)});
@@ -376,13 +373,13 @@ std::shared_ptr<Tokenizer::Impl> load_tokenizer(const std::string& tokenizer_jso
   impl->normalized_matcher.build(norm, norm_pat);
   impl->vocab_size = max_id + 1;
 
-  auto id_of = [&](const std::string& token, const std::string&) -> int32_t {
+  auto id_of = [&](const std::string& token) -> int32_t {
     auto it = impl->added_by_content.find(token);
     if (it != impl->added_by_content.end()) return it->second;
     return impl->model->token_to_id(token).value_or(-1);
   };
   if (const json* pp = find(root, "post_processor")) {
-    std::vector<TemplatePart> single = make_processor(c, *pp, "post_processor", id_of);
+    std::vector<TemplatePart> single = make_processor(c, *pp, "post_processor");
     bool seen_seq = false;
     for (const TemplatePart& p : single) {
       if (p.is_sequence) {
@@ -407,7 +404,7 @@ std::shared_ptr<Tokenizer::Impl> load_tokenizer(const std::string& tokenizer_jso
     auto resolve = [&](const char* key) -> std::optional<int32_t> {
       auto name = special_name(cc, cfg, key);
       if (!name) return std::nullopt;
-      const int32_t id = id_of(*name, key);
+      const int32_t id = id_of(*name);
       if (id < 0) cc.fail(key, "token '" + *name + "' is not in " + tokenizer_json);
       return id;
     };

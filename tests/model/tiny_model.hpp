@@ -73,7 +73,7 @@ inline std::shared_ptr<model::MapSource> random_weights(const model::ModelConfig
     lin(p + a.down_proj, h, c.intermediate_size, mb);
   }
   norm(a.final_norm, h, ln);
-  if (!c.tie_word_embeddings) lin(a.lm_head, c.vocab_size, h, false);
+  if (!c.tie_word_embeddings) m[a.lm_head] = rnd({c.vocab_size, h}, 1.0 / std::sqrt(static_cast<double>(h)));
   return std::make_shared<model::MapSource>(std::move(m));
 }
 

@@ -68,7 +68,7 @@ TEST_CASE("every dtype round trips through write_file and the reader", "[safeten
     CHECK(info->numel() * dtype_size(r.dtype) == r.nbytes);
     auto view = f->view(*info);
     CHECK(view.info == info);
-    CHECK(std::memcmp(view.data, r.data, r.nbytes) == 0);
+    if (r.nbytes > 0) CHECK(std::memcmp(view.data, r.data, r.nbytes) == 0);  // empty vectors give null data
   }
   CHECK(f->find("missing") == nullptr);
 }

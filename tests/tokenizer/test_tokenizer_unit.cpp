@@ -339,7 +339,8 @@ TEST_CASE("long SentencePiece-style words: cutting at metaspace boundaries chang
     return;
   }
   std::string text;
-  for (const json& s : json::parse(std::ifstream(golden)).at("strings")) {
+  const json goldens = json::parse(std::ifstream(golden));
+  for (const json& s : goldens.at("strings")) {
     for (char ch : s.get<std::string>())
       if (ch != '<' && ch != '\0') text += ch;
     text += "  ";
@@ -360,4 +361,17 @@ TEST_CASE("long SentencePiece-style words: cutting at metaspace boundaries chang
     CHECK(a == b);
     CHECK(cut.decode(a, true) == whole.decode(b, true));
   }
+}
+
+TEST_CASE("NFC normalizer (ICU) and normalized added tokens", "[tokenizer]") {
+  json j = byte_level_tokenizer({});
+  j["normalizer"] = {{"type", "Sequence"}, {"normalizers", json::array({{{"type", "NFC"}}})}};
+  j["added_tokens"].push_back({{"id", 400}, {"content", "caf\x65\xCC\x81"}, {"single_word", false}, {"lstrip", false},
+                               {"rstrip", false}, {"normalized", true}, {"special", false}});
+  const Tokenizer t = load(j);
+  CHECK(t.encode("e\xCC\x81", false) == t.encode("\xC3\xA9", false));
+  CHECK(t.encode("\xC3\xA9", false).size() == 2);
+  // The normalized added token matches the NFC form of the text.
+  // Byte-level ids here equal the byte values ('a' = 97, ' ' = 32).
+  CHECK(t.encode("a caf\xC3\xA9", false) == std::vector<int32_t>{'a', ' ', 400});
 }

@@ -44,7 +44,7 @@ class RtnMethod {
       throw std::invalid_argument("option group_size must be positive or -1, got " + std::to_string(s_.group_size));
   }
 
-  qf_method_requirements requirements() { return qf_method_requirements{sizeof(qf_method_requirements), false, 0, 0}; }
+  qf_method_requirements requirements() { return qf_method_requirements{sizeof(qf_method_requirements), false, 0, 0, false}; }
 
   void quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t count) {
     for (const auto& linear : layer.linears()) {

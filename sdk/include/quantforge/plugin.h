@@ -155,6 +155,9 @@ typedef struct qf_linear_info {
   int64_t in_features;
   int64_t out_features;
   bool has_bias;
+  /* GPTQ "true sequential" group of the architecture: linears of group g are quantized after
+   * those of groups < g (e.g. llama: 0 = q,k,v; 1 = o; 2 = gate,up; 3 = down). */
+  uint32_t sequential_group;
 } qf_linear_info;
 
 /* Services the host offers during one run. The table and `session` are valid from the method's or
@@ -228,6 +231,10 @@ typedef struct qf_method_requirements {
   bool needs_calibration;   /* the host prepares calibration data and captures inputs */
   int64_t num_samples;      /* calibration blocks wanted, 0 = host default */
   int64_t seqlen;           /* tokens per block, 0 = host default */
+  /* Which hidden states feed the next layer: true = the outputs of this layer with the method's
+   * written (quantized) weights, as GPTQ does; false = the outputs of the original layer, as AWQ
+   * does. */
+  bool propagate_quantized;
 } qf_method_requirements;
 
 typedef struct qf_method_vtable {
@@ -266,13 +273,32 @@ typedef struct qf_format_vtable {
 
 #define QF_CALIBRATION_EXTENSION_ID "qf.calibration/1"
 
-/* Calibration services for methods that need data (AWQ, GPTQ). Valid inside quantize_layer. */
+/* One AWQ scaling group of a layer (awq.md §2.3): the op whose output feeds `linears`, the
+ * linears that share that input, and the module whose output defines the search loss ("self_attn",
+ * "mlp", or a Linear's short name). Strings are owned by the host, valid until quantize_layer
+ * returns. */
+typedef struct qf_scaling_group {
+  uint32_t struct_size;
+  const char* prev_op;           /* "input_layernorm", "self_attn.v_proj", ... */
+  const char* const* linears;    /* short names */
+  uint32_t linear_count;
+  const char* inspect;
+} qf_scaling_group;
+
+/* Calibration services for methods that need data (AWQ, GPTQ). Valid inside quantize_layer, for
+ * the layer passed there. Inputs always reflect the layer's CURRENT weights: after write_weight or
+ * scale_previous_op the host recomputes them on the next request (so GPTQ's true-sequential order
+ * falls out of asking group by group; AWQ copies what it needs before changing anything). */
 typedef struct qf_calibration_api {
   uint32_t struct_size;
-  /* Borrowed fp32 view [tokens, in] of the inputs the layer's Linear saw on the calibration set
-   * (with the already-quantized earlier linears of this layer applied as the host's schedule says).
-   * Valid until quantize_layer returns. */
+  /* Borrowed fp32 view [tokens, in] of the inputs the Linear sees on the calibration set. Valid
+   * until the next call that changes the layer's weights, or the end of quantize_layer. */
   int32_t (*captured_input)(qf_layer* layer, const char* short_name, DLTensor* out, qf_error* err);
+  /* Sum over calibration tokens of x x^T for the Linear's input x, written into `gram` (caller-
+   * allocated fp32 [in, in]); `tokens` receives the token count. The host streams the tokens, so
+   * no [tokens, in] matrix is held: what GPTQ's Hessian needs (H = 2/tokens * gram). */
+  int32_t (*input_gram)(qf_layer* layer, const char* short_name, DLTensor* gram, int64_t* tokens,
+                        qf_error* err);
   /* Runs a sub-module of the layer ("self_attn", "mlp", or a Linear's short name) on `input`
    * ([tokens, hidden] fp32) and writes the output into `output`, which the caller allocated with
    * the right shape ([tokens, out]). */
@@ -283,6 +309,9 @@ typedef struct qf_calibration_api {
    * listed linear by it, leaving the layer's function unchanged. */
   int32_t (*scale_previous_op)(qf_layer* layer, const char* prev_op, const char* const* linears,
                                uint32_t linear_count, const DLTensor* scales, qf_error* err);
+  /* The architecture's AWQ scaling groups that apply to this layer, in order. */
+  uint32_t (*scaling_group_count)(qf_layer* layer);
+  int32_t (*scaling_group)(qf_layer* layer, uint32_t index, qf_scaling_group* out, qf_error* err);
 } qf_calibration_api;
 
 /* ---------------------------------------------------------------- entry symbol */

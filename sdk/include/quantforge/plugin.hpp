@@ -159,6 +159,7 @@ struct LinearInfo {
   int64_t in_features = 0;
   int64_t out_features = 0;
   bool has_bias = false;
+  uint32_t sequential_group = 0;
 };
 
 // A borrowed fp32 [rows, cols] matrix owned by the host.
@@ -234,7 +235,8 @@ class Layer {
       info.struct_size = sizeof(info);
       qf_error err{};
       check(api->linear_info(layer_, i, &info, &err), err);
-      out.push_back(LinearInfo{info.name, info.short_name, info.in_features, info.out_features, info.has_bias});
+      out.push_back(LinearInfo{info.name, info.short_name, info.in_features, info.out_features, info.has_bias,
+                               info.sequential_group});
     }
     return out;
   }

@@ -1,0 +1,124 @@
+// bench_forward: tokens/s and GFLOP/s of a full forward (seqlen 512, batch 1) on a random-init
+// model with Qwen2.5-0.5B dimensions, in fp32 and bf16, against a matmul ceiling measured in the
+// same run. Usage: bench_forward [threads] [repeats]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include <ATen/Functions.h>
+#include <ATen/Parallel.h>
+#include <ATen/TensorOperators.h>
+
+#include "model/model.hpp"
+
+using namespace qf::model;
+
+namespace {
+
+ModelConfig qwen25_05b() {
+  ModelConfig c;
+  c.model_type = "qwen2";
+  c.num_layers = 24;
+  c.hidden_size = 896;
+  c.intermediate_size = 4864;
+  c.num_heads = 14;
+  c.num_kv_heads = 2;
+  c.head_dim = 64;
+  c.vocab_size = 151936;
+  c.max_position_embeddings = 32768;
+  c.rope.theta = 1e6;
+  c.tie_word_embeddings = true;
+  return c;
+}
+
+// One random layer's tensors registered under every layer's names (generation stays cheap); each
+// DecoderLayer still copies its own weights, so the resident model is full size.
+std::shared_ptr<MapSource> synthetic(const ModelConfig& c, at::ScalarType dtype) {
+  const auto& a = find_architecture(c.model_type);
+  auto rnd = [&](std::vector<int64_t> s, double std) { return (at::randn(s) * std).to(dtype); };
+  const int64_t h = c.hidden_size, q = c.num_heads * c.head_dim, kv = c.num_kv_heads * c.head_dim;
+  const int64_t f = c.intermediate_size;
+  std::map<std::string, at::Tensor> one = {
+      {a.input_norm + ".weight", at::ones({h}).to(dtype)},
+      {a.post_attention_norm + ".weight", at::ones({h}).to(dtype)},
+      {a.q_proj + ".weight", rnd({q, h}, 0.03)}, {a.q_proj + ".bias", rnd({q}, 0.02)},
+      {a.k_proj + ".weight", rnd({kv, h}, 0.03)}, {a.k_proj + ".bias", rnd({kv}, 0.02)},
+      {a.v_proj + ".weight", rnd({kv, h}, 0.03)}, {a.v_proj + ".bias", rnd({kv}, 0.02)},
+      {a.o_proj + ".weight", rnd({h, q}, 0.03)},
+      {a.gate_proj + ".weight", rnd({f, h}, 0.03)},
+      {a.up_proj + ".weight", rnd({f, h}, 0.03)},
+      {a.down_proj + ".weight", rnd({h, f}, 0.015)}};
+  std::map<std::string, at::Tensor> m;
+  for (int64_t i = 0; i < c.num_layers; ++i)
+    for (const auto& [k, v] : one) m[a.layer_prefix + std::to_string(i) + "." + k] = v;
+  m[a.embed_tokens] = rnd({c.vocab_size, h}, 0.02);
+  m[a.final_norm + ".weight"] = at::ones({h}).to(dtype);
+  return std::make_shared<MapSource>(std::move(m));
+}
+
+template <class F>
+double best_seconds(int repeats, F&& f) {
+  f();  // warm-up (oneDNN primitive creation, page faults)
+  double best = 1e30;
+  for (int r = 0; r < repeats; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    f();
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
+double matmul_ceiling(at::ScalarType dt, int repeats) {
+  at::Tensor x = at::randn({512, 896}).to(dt), w = at::randn({4864, 896}).to(dt);
+  double s = best_seconds(repeats * 3, [&] { at::linear(x, w); });
+  return 2.0 * 512 * 896 * 4864 / s / 1e9;
+}
+
+const char* name(at::ScalarType dt) { return dt == at::kFloat ? "fp32" : "bf16"; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int threads = argc > 1 ? std::atoi(argv[1]) : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int repeats = argc > 2 ? std::atoi(argv[2]) : 3;
+  at::set_num_threads(threads);
+  const ModelConfig c = qwen25_05b();
+  const int64_t t = 512;
+  // FLOPs: 2*params per token for every matmul, plus full (unmasked-cost) attention 4*T^2*heads*hd per layer.
+  const double h = c.hidden_size, kvd = c.num_kv_heads * c.head_dim, qd = c.num_heads * c.head_dim;
+  const double layer_params = h * (qd + 2 * kvd) + qd * h + 3 * h * c.intermediate_size;
+  const double attn = 4.0 * t * t * c.num_heads * c.head_dim;
+  const double body_flops = c.num_layers * (2 * layer_params * t + attn);
+  const double head_flops = 2.0 * h * c.vocab_size * t;
+  std::printf("bench_forward: Qwen2.5-0.5B dims (24 x [896, 4864], 14/2 heads, vocab 151936), seqlen %lld, "
+              "batch 1, %d threads\n", static_cast<long long>(t), threads);
+  std::printf("%-5s | %-26s | %9s | %9s | %8s | %s\n", "dtype", "what", "ms", "tokens/s", "GFLOP/s", "% of ceiling");
+  for (at::ScalarType dt : {at::kFloat, at::kBFloat16}) {
+    const double ceiling = matmul_ceiling(dt, repeats);
+    std::printf("%-5s | %-26s | %9s | %9s | %8.0f | 100\n", name(dt), "matmul [512x896]x[896x4864]", "", "", ceiling);
+    Model m(c, synthetic(c, dt), ComputeOptions{dt, false});
+    std::vector<DecoderLayer> layers;
+    for (int64_t i = 0; i < c.num_layers; ++i) layers.push_back(m.load_layer(i));
+    at::Tensor ids = at::randint(0, c.vocab_size, {1, t}, at::kLong);
+    at::Tensor normed;
+    auto body = [&] {
+      at::Tensor x = m.embed(ids);
+      for (const auto& l : layers) x = l.forward(x);
+      normed = m.final_norm(x);
+    };
+    auto row = [&](const char* what, double s, double flops) {
+      std::printf("%-5s | %-26s | %9.1f | %9.0f | %8.0f | %.0f\n", name(dt), what, s * 1e3, t / s, flops / s / 1e9,
+                  100 * flops / s / 1e9 / ceiling);
+    };
+    const double s_body = best_seconds(repeats, body);
+    row("layers, resident", s_body, body_flops);
+    const double s_head = best_seconds(repeats, [&] { m.lm_head(normed); });
+    row("lm_head only", s_head, head_flops);
+    row("layers + lm_head", s_body + s_head, body_flops + head_flops);
+    layers.clear();
+    row("logits(), streamed layers", best_seconds(1, [&] { m.logits(ids); }), body_flops + head_flops);
+  }
+  return 0;
+}

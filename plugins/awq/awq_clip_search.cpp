@@ -1,0 +1,89 @@
+// Clipping search (awq.md §4): per (output row, group) shrink of the symmetric clamp range.
+#include <limits>
+#include <stdexcept>
+
+#include <ATen/Functions.h>
+#include <ATen/TensorOperators.h>
+
+#include "awq_core.hpp"
+
+namespace qf::awq {
+
+bool clip_eligible(const std::string& short_name) {
+  for (const char* k : {"q_", "k_", "query", "key", "Wqkv"})
+    if (short_name.find(k) != std::string::npos) return false;
+  return true;
+}
+
+at::Tensor clip_token_sample(const at::Tensor& x, int64_t n_sample_token) {
+  const int64_t n = x.size(0);
+  const int64_t step = std::max<int64_t>(1, n / n_sample_token);
+  return x.slice(0, 0, n, step).to(at::kFloat).contiguous();
+}
+
+namespace {
+
+// Per-group partial outputs: out[g, t, o] = sum_k x[t, g*G + k] * w[o, g*G + k]. AutoAWQ computes
+// (X * w).sum(-1) elementwise; a batched matmul gives the same sums up to rounding.
+at::Tensor group_outputs(const at::Tensor& xg /* [ng, n, G] */, const at::Tensor& w, int64_t group_size) {
+  const int64_t out = w.size(0), ng = w.size(1) / group_size;
+  const at::Tensor wg = w.reshape({out, ng, group_size}).permute({1, 2, 0});  // [ng, G, out]
+  return at::bmm(xg, wg);                                                     // [ng, n, out]
+}
+
+at::Tensor grouped_input(const at::Tensor& x_sample, int64_t group_size) {
+  const int64_t n = x_sample.size(0), ng = x_sample.size(1) / group_size;
+  return x_sample.reshape({n, ng, group_size}).permute({1, 0, 2}).contiguous();  // [ng, n, G]
+}
+
+}  // namespace
+
+at::Tensor clip_group_errors(const at::Tensor& w, const at::Tensor& w_candidate, const at::Tensor& x_sample,
+                             int64_t group_size) {
+  const at::Tensor xg = grouped_input(x_sample, group_size);
+  const at::Tensor d = group_outputs(xg, w_candidate, group_size) - group_outputs(xg, w, group_size);
+  return d.pow(2).mean(1).t().contiguous();  // [out, ng]
+}
+
+at::Tensor search_clip(const at::Tensor& w_in, const at::Tensor& x_sample, const QuantConfig& cfg, int n_grid,
+                       double max_shrink) {
+  const at::Tensor w = w_in.to(at::kFloat).contiguous();
+  const int64_t out = w.size(0), in = w.size(1), G = cfg.group_size;
+  if (in % G != 0) throw std::invalid_argument("search_clip: in_features not a multiple of the group");
+  if (x_sample.size(1) != in) throw std::invalid_argument("search_clip: input width differs from in_features");
+  const int64_t ng = in / G;
+  const at::Tensor xg = grouped_input(x_sample.to(at::kFloat), G);
+  // Output-channel batches bound the [ng, n, ob] temporaries.
+  const int64_t ob = out % 256 == 0 ? 256 : 64;
+  at::Tensor best_all = at::empty({out, ng}, w.options());
+  for (int64_t o0 = 0; o0 < out; o0 += ob) {
+    const int64_t len = std::min(ob, out - o0);
+    const at::Tensor wb = w.narrow(0, o0, len);
+    const at::Tensor org_max = wb.reshape({len, ng, G}).abs().amax({2}, true);  // [len, ng, 1]
+    at::Tensor best_max = org_max.clone();
+    at::Tensor min_errs = at::full({len, ng, 1}, std::numeric_limits<float>::infinity(), w.options());
+    const at::Tensor org_out = group_outputs(xg, wb, G);
+    const int steps = static_cast<int>(max_shrink * n_grid);
+    for (int i_s = 0; i_s < steps; ++i_s) {
+      const at::Tensor max_val = org_max * (1.0 - static_cast<double>(i_s) / n_grid);
+      const at::Tensor wr = wb.reshape({len, ng, G});
+      const at::Tensor cur_w = at::max(at::min(wr, max_val), -max_val).reshape({len, in});
+      const at::Tensor q_w = pseudo_quantize_fp32(cur_w, cfg);
+      const at::Tensor err = (group_outputs(xg, q_w, G) - org_out).pow(2).mean(1).t().reshape({len, ng, 1});
+      const at::Tensor better = err < min_errs;
+      min_errs = at::where(better, err, min_errs);
+      best_max = at::where(better, max_val, best_max);
+    }
+    best_all.narrow(0, o0, len).copy_(best_max.reshape({len, ng}));
+  }
+  return best_all;
+}
+
+at::Tensor apply_clip(const at::Tensor& w, const at::Tensor& max_val, int64_t group_size) {
+  const int64_t out = w.size(0), in = w.size(1), ng = in / group_size;
+  const at::Tensor mv = max_val.reshape({out, ng, 1});
+  const at::Tensor wr = w.to(at::kFloat).reshape({out, ng, group_size});
+  return at::max(at::min(wr, mv), -mv).reshape({out, in});
+}
+
+}  // namespace qf::awq

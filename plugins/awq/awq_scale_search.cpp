@@ -1,0 +1,126 @@
+// Scale search (awq.md §3.1-§3.5) and scale application (§3.7).
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include <ATen/Functions.h>
+#include <ATen/TensorOperators.h>
+
+#include "awq_core.hpp"
+
+namespace qf::awq {
+
+namespace {
+constexpr int64_t kRowChunk = 8192;  // bounds temporaries of the reductions over tokens
+}
+
+at::Tensor weight_mean(const std::vector<at::Tensor>& weights, int64_t group_size) {
+  if (weights.empty()) throw std::invalid_argument("weight_mean: no weights");
+  const at::Tensor w = at::cat(weights, 0).to(at::kFloat);
+  const int64_t rows = w.size(0), cols = w.size(1);
+  if (cols % group_size != 0) throw std::invalid_argument("weight_mean: in_features not a multiple of the group");
+  const at::Tensor a = w.reshape({-1, group_size}).abs();
+  const at::Tensor ws = a / (a.amax({1}, true) + 1e-6);
+  return ws.reshape({rows, cols}).mean(0);
+}
+
+at::Tensor activation_mean(const at::Tensor& x) {
+  const int64_t n = x.size(0);
+  at::Tensor sum = at::zeros({x.size(1)}, x.options().dtype(at::kDouble));
+  for (int64_t i = 0; i < n; i += kRowChunk)
+    sum += x.narrow(0, i, std::min(kRowChunk, n - i)).abs().sum(0, false, at::kFloat).to(at::kDouble);
+  return (sum / static_cast<double>(n)).to(at::kFloat);
+}
+
+at::Tensor grid_scales(const at::Tensor& x_mean, const at::Tensor& w_mean, double ratio, bool duo_scaling) {
+  at::Tensor s;
+  if (duo_scaling)
+    s = (at::pow(x_mean, ratio) / (at::pow(w_mean, 1.0 - ratio) + 1e-4)).clamp_min(1e-4);
+  else
+    s = at::pow(x_mean, ratio).clamp_min(1e-4).view({-1});
+  s = s / (s.max() * s.min()).sqrt();
+  s.masked_fill_(at::isinf(s), 1.0);
+  s.masked_fill_(at::isnan(s), 1.0);
+  return s;
+}
+
+at::Tensor scaled_fake_quant(const at::Tensor& w, const at::Tensor& s, const QuantConfig& cfg) {
+  const at::Tensor sv = s.view({1, -1});
+  return pseudo_quantize_fp32(w * sv, cfg) / sv;
+}
+
+ScaleSearchResult search_scales(const std::vector<at::Tensor>& weights, const at::Tensor& x_mean,
+                                const at::Tensor& w_mean, const CandidateLoss& loss, int n_grid, bool duo_scaling,
+                                const QuantConfig& cfg) {
+  if (n_grid < 1) throw std::invalid_argument("n_grid must be at least 1");
+  ScaleSearchResult r;
+  double best = std::numeric_limits<double>::infinity();
+  for (int i = 0; i < n_grid; ++i) {
+    const double ratio = static_cast<double>(i) / static_cast<double>(n_grid);
+    const at::Tensor s = grid_scales(x_mean, w_mean, ratio, duo_scaling);
+    std::vector<at::Tensor> cand;
+    cand.reserve(weights.size());
+    for (const auto& w : weights) cand.push_back(scaled_fake_quant(w, s, cfg));
+    const double l = loss(cand);
+    r.losses.push_back(l);
+    if (l < best) {  // strict: ties keep the earlier ratio; NaN never wins
+      best = l;
+      r.best_ratio = ratio;
+      r.scales = s.clone();
+    }
+  }
+  if (r.best_ratio < 0) throw std::runtime_error("AWQ scale search: every grid point gave a NaN/inf loss");
+  r.best_loss = best;
+  return r;
+}
+
+double sum_squared_diff(const at::Tensor& reference, const at::Tensor& candidate) {
+  const at::Tensor a = reference.reshape({-1});
+  const at::Tensor b = candidate.reshape({-1});
+  const int64_t n = a.numel();
+  constexpr int64_t chunk = int64_t{1} << 24;
+  double total = 0.0;
+  for (int64_t i = 0; i < n; i += chunk) {
+    const int64_t len = std::min(chunk, n - i);
+    total += (a.narrow(0, i, len) - b.narrow(0, i, len)).to(at::kFloat).pow(2).sum(0, false, at::kDouble).item<double>();
+  }
+  return total;
+}
+
+double mse(const at::Tensor& reference, const at::Tensor& candidate) {
+  return sum_squared_diff(reference, candidate) / static_cast<double>(reference.numel());
+}
+
+at::Tensor gram_matrix(const at::Tensor& x) {
+  const int64_t n = x.size(0), c = x.size(1);
+  at::Tensor g = at::zeros({c, c}, x.options().dtype(at::kFloat));
+  for (int64_t i = 0; i < n; i += kRowChunk) {
+    const at::Tensor xc = x.narrow(0, i, std::min(kRowChunk, n - i)).to(at::kFloat);
+    g.addmm_(xc.t(), xc);
+  }
+  return g;
+}
+
+double gram_loss(const at::Tensor& candidate, const at::Tensor& original, const at::Tensor& gram, int64_t tokens) {
+  const at::Tensor dw = candidate - original;  // [out, C]
+  // tr(dW G dW^T) = sum((dW G) .* dW); the product is fp32, the final reduction double.
+  const double sq = (at::mm(dw, gram) * dw).sum(at::IntArrayRef{}, false, at::kDouble).item<double>();
+  return sq / (static_cast<double>(tokens) * static_cast<double>(candidate.size(0)));
+}
+
+void apply_scale_norm(at::Tensor& norm_weight, at::Tensor* norm_bias, const std::vector<at::Tensor*>& linears,
+                      const at::Tensor& s) {
+  norm_weight.div_(s);
+  if (norm_bias && norm_bias->defined()) norm_bias->div_(s);
+  for (at::Tensor* w : linears) w->mul_(s.view({1, -1}));
+}
+
+void apply_scale_linear(at::Tensor& prev_weight, at::Tensor* prev_bias, const std::vector<at::Tensor*>& linears,
+                        const at::Tensor& s) {
+  const int64_t n = s.size(0);
+  prev_weight.narrow(0, prev_weight.size(0) - n, n).div_(s.view({-1, 1}));
+  if (prev_bias && prev_bias->defined()) prev_bias->narrow(0, prev_bias->size(0) - n, n).div_(s);
+  for (at::Tensor* w : linears) w->mul_(s.view({1, -1}));
+}
+
+}  // namespace qf::awq
