@@ -69,7 +69,7 @@ class RtnMethod {
       const char* fmt = s_.sym ? "gptq" : "gptq_v2";  // asymmetric zeros are only lossless in v2
       json << "{\"bits\": " << s_.bits << ", \"group_size\": " << s_.group_size
            << ", \"desc_act\": false, \"sym\": " << (s_.sym ? "true" : "false")
-           << ", \"damp_percent\": 0.0, \"static_groups\": false, \"true_sequential\": true"
+           << ", \"static_groups\": false, \"true_sequential\": true"
            << ", \"quant_method\": \"gptq\", \"checkpoint_format\": \"" << fmt << "\", \"format\": \"" << fmt
            << "\", \"meta\": {\"quantizer\": [\"quantforge-rtn:0.1.0\"]}}";
     }
