@@ -1,10 +1,12 @@
 // bench_forward: tokens/s and GFLOP/s of a full forward (seqlen 512, batch 1) on a random-init
 // model with Qwen2.5-0.5B dimensions, in fp32 and bf16, against a matmul ceiling measured in the
-// same run. Usage: bench_forward [threads] [repeats]
+// same run. Usage: bench_forward [threads] [repeats] [fp32|bf16|both]
+// Timings are best-of-repeats: on a shared machine other processes inflate single runs.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <thread>
 
 #include <ATen/Functions.h>
@@ -83,19 +85,22 @@ const char* name(at::ScalarType dt) { return dt == at::kFloat ? "fp32" : "bf16";
 int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int repeats = argc > 2 ? std::atoi(argv[2]) : 3;
+  const std::string which = argc > 3 ? argv[3] : "both";
   at::set_num_threads(threads);
   const ModelConfig c = qwen25_05b();
   const int64_t t = 512;
-  // FLOPs: 2*params per token for every matmul, plus full (unmasked-cost) attention 4*T^2*heads*hd per layer.
+  // FLOPs: 2*params per token for every matmul, plus causal attention (QK^T and PV over the
+  // T(T+1)/2 visible pairs: 4*heads*hd*T(T+1)/2 per layer).
   const double h = c.hidden_size, kvd = c.num_kv_heads * c.head_dim, qd = c.num_heads * c.head_dim;
   const double layer_params = h * (qd + 2 * kvd) + qd * h + 3 * h * c.intermediate_size;
-  const double attn = 4.0 * t * t * c.num_heads * c.head_dim;
+  const double attn = 4.0 * c.num_heads * c.head_dim * t * (t + 1) / 2.0;
   const double body_flops = c.num_layers * (2 * layer_params * t + attn);
   const double head_flops = 2.0 * h * c.vocab_size * t;
   std::printf("bench_forward: Qwen2.5-0.5B dims (24 x [896, 4864], 14/2 heads, vocab 151936), seqlen %lld, "
               "batch 1, %d threads\n", static_cast<long long>(t), threads);
   std::printf("%-5s | %-26s | %9s | %9s | %8s | %s\n", "dtype", "what", "ms", "tokens/s", "GFLOP/s", "% of ceiling");
   for (at::ScalarType dt : {at::kFloat, at::kBFloat16}) {
+    if (which != "both" && which != name(dt)) continue;
     const double ceiling = matmul_ceiling(dt, repeats);
     std::printf("%-5s | %-26s | %9s | %9s | %8.0f | 100\n", name(dt), "matmul [512x896]x[896x4864]", "", "", ceiling);
     Model m(c, synthetic(c, dt), ComputeOptions{dt, false});

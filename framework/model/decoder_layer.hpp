@@ -47,6 +47,8 @@ class DecoderLayer {
   // A view of the resident weight [out, in] (bias [out] or undefined): writing to it changes the layer.
   at::Tensor weight(const std::string& linear) const;
   at::Tensor bias(const std::string& linear) const;
+  // A norm of this layer by layer-relative name ("input_layernorm", ...); nullptr when it is not one.
+  const Norm* norm(const std::string& name) const;
   // Copies `w` (and `b` when defined) into the resident weight, converting the dtype; shapes must match.
   void set_weight(const std::string& linear, const at::Tensor& w, const at::Tensor& b = {});
   // Each linear's input from one forward; linears sharing an input map to the same tensor.

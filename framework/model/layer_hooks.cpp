@@ -23,6 +23,10 @@ std::pair<FusedLinear*, int> DecoderLayer::find(const std::string& linear) {
   return {const_cast<FusedLinear*>(f), i};
 }
 
+const Norm* DecoderLayer::norm(const std::string& name) const {
+  return const_cast<DecoderLayer*>(this)->find_norm(name);
+}
+
 Norm* DecoderLayer::find_norm(const std::string& name) {
   if (name == arch_.input_norm) return &input_norm_;
   if (name == arch_.post_attention_norm) return &post_norm_;

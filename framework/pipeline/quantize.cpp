@@ -17,6 +17,9 @@
 #include "pipeline/layout.hpp"
 #include "pipeline/model_files.hpp"
 #include "pipeline/plugin_instance.hpp"
+#include "pipeline/run_services.hpp"
+#include "pipeline/layer_loops.hpp"
+#include "pipeline/calibration_inputs.hpp"
 
 namespace fs = std::filesystem;
 
@@ -61,66 +64,6 @@ uint64_t file_size_or_zero(const fs::path& p) {
   return ec ? 0 : n;
 }
 
-std::string seconds_text(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1fs", s);
-  return buf;
-}
-
-// Everything a run's plugins reach through the session services.
-class Run final : public host::RunServices {
- public:
-  Run(host::OutputTransaction& tx, const std::atomic<bool>* cancel) : tx_(tx), cancel_(cancel) {}
-
-  std::vector<std::unique_ptr<PluginInstance>> formats;
-
-  bool progress(const std::string&, uint64_t, uint64_t) override { return !(cancel_ && cancel_->load()); }
-
-  void emit_tensor(const std::string& name, const DLTensor& tensor) override {
-    if (!emitted_.insert(name).second) throw Error("tensor '" + name + "' was emitted twice");
-    for (auto& f : formats) {
-      host::call_plugin(f->plugin().name(), "add_tensor(" + name + ")", [&](qf_error* err) {
-        return f->plugin().format()->add_tensor(f->object(), name.c_str(), &tensor, err);
-      });
-    }
-  }
-
-  void set_quantization_config(const std::string& json) override {
-    try {
-      if (!nlohmann::json::parse(json).is_object()) throw Error("quantization_config must be a JSON object");
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(std::string("quantization_config is not valid JSON: ") + e.what());
-    }
-    quant_config_ = json;
-  }
-
-  fs::path create_output(const std::string& relative_name) override { return tx_.create(relative_name); }
-
-  void record_shard(int from, const std::string& file, const std::vector<std::string>& names,
-                    uint64_t bytes) override {
-    shards_.push_back(file);
-    std::vector<const char*> raw;
-    for (const auto& n : names) raw.push_back(n.c_str());
-    for (size_t j = static_cast<size_t>(from) + 1; j < formats.size(); ++j) {
-      auto& f = formats[j];
-      host::call_plugin(f->plugin().name(), "add_shard(" + file + ")", [&](qf_error* err) {
-        return f->plugin().format()->add_shard(f->object(), file.c_str(), raw.data(),
-                                               static_cast<uint32_t>(raw.size()), bytes, err);
-      });
-    }
-  }
-
-  bool cancelled() const { return cancel_ && cancel_->load(); }
-  const std::string& quant_config() const { return quant_config_; }
-  const std::vector<std::string>& shards() const { return shards_; }
-
- private:
-  host::OutputTransaction& tx_;
-  const std::atomic<bool>* cancel_;
-  std::set<std::string> emitted_;
-  std::string quant_config_;
-  std::vector<std::string> shards_;
-};
 
 struct Prepared {
   model::ModelConfig config;
@@ -169,11 +112,6 @@ std::map<std::string, host::GivenOption> format_options(const host::Plugin& plug
   return given;
 }
 
-void emit_stored(Run& run, const st::Checkpoint& ckpt, const std::string& name) {
-  const st::TensorView v = ckpt.get(name);
-  run.emit_tensor(name, view_of(v));
-}
-
 }  // namespace
 
 fs::path planned_destination(const QuantizeRequest& request, const host::PluginRegistry& registry) {
@@ -212,34 +150,26 @@ QuantizeSummary quantize(const QuantizeRequest& request, const host::PluginRegis
   req.struct_size = sizeof(req);
   host::call_plugin(p.method->name(), "requirements",
                     [&](qf_error* err) { return mv->requirements(method.object(), &req, err); });
-  if (req.needs_calibration)
-    throw Error("method '" + p.method->name() + "' needs calibration data, which this build's pipeline cannot provide yet");
 
   const int64_t layers = p.config.num_layers;
   spdlog::info("quantizing {} ({} layers, {}) with '{}' into {}", dir.string(), layers, p.config.model_type,
                p.method->name(), p.layout.destination.string());
-  std::set<std::string> done;
-  for (int64_t i = 0; i < layers; ++i) {
-    if (run.cancelled()) throw Error("cancelled by the user");
-    const auto layer_start = Clock::now();
-    CheckpointLayer layer(source, *p.arch, i);
-    host::call_plugin(p.method->name(), "quantize_layer " + std::to_string(i), [&](qf_error* err) {
-      return mv->quantize_layer(method.object(), &layer, static_cast<uint32_t>(i), static_cast<uint32_t>(layers), err);
-    });
-    // Everything of this layer the method did not replace is written as stored.
-    for (const auto& name : ckpt.names())
-      if (name.rfind(layer.prefix(), 0) == 0 && !layer.replaced().count(name)) emit_stored(run, ckpt, name);
-    for (const auto& name : layer.replaced()) done.insert(name);
-    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    const double eta = elapsed / static_cast<double>(i + 1) * static_cast<double>(layers - i - 1);
-    spdlog::info("layer {}/{} done in {} (elapsed {}, ETA {})", i + 1, layers,
-                 seconds_text(std::chrono::duration<double>(Clock::now() - layer_start).count()),
-                 seconds_text(elapsed), seconds_text(eta));
+  const LayerLoop loop{run, method, ckpt, *p.arch, layers, start};
+  if (req.needs_calibration) {
+    run.calibrated = true;
+    const model::ComputeOptions compute = compute_options(request.recipe.compute_dtype);
+    const model::Model model(p.config, std::make_shared<model::CheckpointSource>(ckpt), compute);
+    const at::Tensor ids = calibration_ids(request, req, p.config);
+    spdlog::info("calibration: {} blocks x {} tokens, compute {}", ids.size(0), ids.size(1),
+                 compute.dtype == at::kBFloat16 ? "bf16" : "fp32");
+    quantize_calibrated(loop, model, model.embed(ids), req.propagate_quantized, calibration_chunk(ids, p.config));
+  } else {
+    quantize_from_checkpoint(loop, source);
   }
   // Tensors outside the decoder layers (embeddings, final norm, lm_head) stay as stored.
   const std::string layer_root = p.arch->layer_prefix;
   for (const auto& name : ckpt.names())
-    if (name.rfind(layer_root, 0) != 0) emit_stored(run, ckpt, name);
+    if (name.rfind(layer_root, 0) != 0) run.emit_tensor(name, view_of(ckpt.get(name)));
 
   host::call_plugin(p.method->name(), "finish", [&](qf_error* err) { return mv->finish(method.object(), err); });
   if (run.quant_config().empty())

@@ -42,6 +42,8 @@ struct SolverResult {
   double damp_percent_used = 0.0;
   int damp_retries = 0;
   int64_t dead_columns = 0;
+  double seconds_factor = 0.0;  // damping + Cholesky -> inverse -> upper Cholesky (incl. retries)
+  double seconds_blocks = 0.0;  // the column loop: in-block updates and lazy batch GEMMs
 };
 
 // The Hessian still was not positive definite at the last damping the options allow.

@@ -1,0 +1,243 @@
+#include "pipeline/calibrated_layer.hpp"
+
+#include <ATen/ATen.h>
+
+#include <cstring>
+
+#include "common/error.hpp"
+#include "pipeline/dl_views.hpp"
+
+namespace qf::pipeline {
+namespace {
+
+uint32_t sequential_group_of(const model::Architecture& arch, const std::string& short_name) {
+  for (size_t g = 0; g < arch.gptq_groups.size(); ++g)
+    for (const auto& n : arch.gptq_groups[g])
+      if (n == short_name) return static_cast<uint32_t>(g);
+  return static_cast<uint32_t>(arch.gptq_groups.size());
+}
+
+}  // namespace
+
+CalibratedLayer::CalibratedLayer(model::DecoderLayer& layer, const model::Architecture& arch, const at::Tensor& inputs,
+                                 std::string prefix, int64_t chunk)
+    : layer_(layer), inputs_(inputs), prefix_(std::move(prefix)), chunk_(std::max<int64_t>(1, chunk)) {
+  for (const auto& l : layer_.linears())
+    linears_.push_back(host::LinearDesc{prefix_ + l.name, l.name, l.in_features, l.out_features, l.has_bias,
+                                        sequential_group_of(arch, l.name)});
+  groups_ = layer_.awq_groups();
+  for (const auto& g : groups_) {
+    group_names_.emplace_back();
+    for (const auto& n : g.linears) group_names_.back().push_back(n.c_str());
+  }
+}
+
+const host::LinearDesc& CalibratedLayer::find(const std::string& short_name) const {
+  for (const auto& l : linears_)
+    if (l.short_name == short_name) return l;
+  throw host::ServiceError(QF_ERR_NOT_FOUND, "layer " + prefix_ + " has no linear '" + short_name + "'");
+}
+
+void CalibratedLayer::stale() {
+  captured_.clear();
+  grams_.clear();
+  gram_tokens_.clear();
+  weight_views_.clear();
+  bias_views_.clear();
+}
+
+DLTensor CalibratedLayer::read_weight(const std::string& short_name) {
+  find(short_name);
+  auto it = weight_views_.find(short_name);
+  if (it == weight_views_.end())
+    it = weight_views_.emplace(short_name, layer_.weight(short_name).to(at::kFloat).contiguous().clone()).first;
+  return view_of(it->second);
+}
+
+DLTensor CalibratedLayer::read_bias(const std::string& short_name) {
+  const host::LinearDesc& d = find(short_name);
+  if (!d.has_bias) throw host::ServiceError(QF_ERR_NOT_FOUND, d.name + " has no bias");
+  auto it = bias_views_.find(short_name);
+  if (it == bias_views_.end())
+    it = bias_views_.emplace(short_name, layer_.bias(short_name).to(at::kFloat).contiguous().clone()).first;
+  return view_of(it->second);
+}
+
+void CalibratedLayer::write_weight(const std::string& short_name, const DLTensor& weight) {
+  const host::LinearDesc& d = find(short_name);
+  const at::Tensor w = borrow_dl(weight, d.name);
+  if (w.dim() != 2 || w.size(0) != d.out_features || w.size(1) != d.in_features)
+    throw host::ServiceError(QF_ERR_INVALID_ARGUMENT, d.name + ": written weight has shape " + c10::str(w.sizes()) +
+                                                          ", expected [" + std::to_string(d.out_features) + ", " +
+                                                          std::to_string(d.in_features) + "]");
+  layer_.set_weight(short_name, w);
+  replaced_.insert(d.name + ".weight");
+  stale();
+}
+
+DLTensor CalibratedLayer::captured_input(const std::string& short_name) {
+  find(short_name);
+  auto it = captured_.find(short_name);
+  if (it != captured_.end()) return view_of(it->second);
+  std::vector<std::string> sharing;
+  std::vector<at::Tensor> parts;
+  for (int64_t b = 0; b < inputs_.size(0); b += chunk_) {
+    const at::Tensor x = inputs_.slice(0, b, std::min(b + chunk_, inputs_.size(0)));
+    layer_.forward(x, [&](const std::vector<std::string>& names, const at::Tensor& input) {
+      if (std::find(names.begin(), names.end(), short_name) == names.end()) return;
+      sharing = names;
+      parts.push_back(input.reshape({-1, input.size(-1)}).to(at::kFloat));
+    });
+  }
+  QF_ASSERT(!parts.empty(), "the forward never reached linear " + short_name);
+  const at::Tensor all = at::cat(parts, 0).contiguous();
+  for (const auto& n : sharing) captured_[n] = all;
+  return view_of(captured_.at(short_name));
+}
+
+DLTensor CalibratedLayer::input_gram(const std::string& short_name, int64_t* tokens) {
+  const host::LinearDesc& d = find(short_name);
+  auto it = grams_.find(short_name);
+  if (it == grams_.end()) {
+    // Stream the tokens: only one chunk's inputs are alive at a time.
+    at::Tensor gram = at::zeros({d.in_features, d.in_features}, at::kFloat);
+    int64_t count = 0;
+    std::vector<std::string> sharing;
+    for (int64_t b = 0; b < inputs_.size(0); b += chunk_) {
+      const at::Tensor x = inputs_.slice(0, b, std::min(b + chunk_, inputs_.size(0)));
+      layer_.forward(x, [&](const std::vector<std::string>& names, const at::Tensor& input) {
+        if (std::find(names.begin(), names.end(), short_name) == names.end()) return;
+        sharing = names;
+        const at::Tensor flat = input.reshape({-1, input.size(-1)}).to(at::kFloat);
+        gram.addmm_(flat.t(), flat);
+        count += flat.size(0);
+      });
+    }
+    for (const auto& n : sharing) {
+      grams_[n] = gram;
+      gram_tokens_[n] = count;
+    }
+    it = grams_.find(short_name);
+  }
+  *tokens = gram_tokens_.at(short_name);
+  return view_of(it->second);
+}
+
+at::Tensor CalibratedLayer::run_module(const std::string& module, const at::Tensor& input) {
+  return layer_.run_module(module, input).to(at::kFloat);
+}
+
+void CalibratedLayer::scale_previous_op(const std::string& prev_op, const std::vector<std::string>& linears,
+                                        const at::Tensor& s) {
+  for (const auto& l : linears) find(l);
+  layer_.scale(prev_op, linears, s);
+  scaled_.insert(prev_op);
+  stale();
+}
+
+at::Tensor CalibratedLayer::forward_all() const {
+  std::vector<at::Tensor> parts;
+  for (int64_t b = 0; b < inputs_.size(0); b += chunk_)
+    parts.push_back(layer_.forward(inputs_.slice(0, b, std::min(b + chunk_, inputs_.size(0)))));
+  return at::cat(parts, 0);
+}
+
+namespace {
+
+CalibratedLayer& as_calibrated(qf_layer* layer) {
+  auto* c = dynamic_cast<CalibratedLayer*>(layer);
+  if (!c) throw host::ServiceError(QF_ERR_UNSUPPORTED, "this layer carries no calibration data");
+  return *c;
+}
+
+void fill_error(qf_error* err, int32_t code, const std::string& message) {
+  if (!err) return;
+  err->code = code;
+  std::strncpy(err->message, message.c_str(), QF_ERROR_MESSAGE_CAPACITY - 1);
+  err->message[QF_ERROR_MESSAGE_CAPACITY - 1] = '\0';
+}
+
+template <class Body>
+int32_t serve(qf_error* err, Body&& body) noexcept {
+  try {
+    body();
+    return QF_OK;
+  } catch (const host::ServiceError& e) {
+    fill_error(err, e.code(), e.what());
+    return e.code();
+  } catch (const std::bad_alloc&) {
+    fill_error(err, QF_ERR_OUT_OF_MEMORY, "out of memory");
+    return QF_ERR_OUT_OF_MEMORY;
+  } catch (const std::exception& e) {
+    fill_error(err, QF_ERR_INVALID_ARGUMENT, e.what());
+    return QF_ERR_INVALID_ARGUMENT;
+  } catch (...) {
+    fill_error(err, QF_ERR_INTERNAL, "unknown error in the host");
+    return QF_ERR_INTERNAL;
+  }
+}
+
+int32_t captured_input(qf_layer* layer, const char* name, DLTensor* out, qf_error* err) {
+  return serve(err, [&] { *out = as_calibrated(layer).captured_input(name ? name : ""); });
+}
+
+int32_t input_gram(qf_layer* layer, const char* name, DLTensor* gram, int64_t* tokens, qf_error* err) {
+  return serve(err, [&] {
+    const DLTensor g = as_calibrated(layer).input_gram(name ? name : "", tokens);
+    const at::Tensor src = borrow_dl(g, "gram");
+    at::Tensor dst = borrow_dl(*gram, "gram output");
+    if (dst.scalar_type() != at::kFloat || dst.sizes() != src.sizes())
+      throw host::ServiceError(QF_ERR_INVALID_ARGUMENT, "gram output must be fp32 " + c10::str(src.sizes()));
+    dst.copy_(src);
+  });
+}
+
+int32_t run_module(qf_layer* layer, const char* module, const DLTensor* input, DLTensor* output, qf_error* err) {
+  return serve(err, [&] {
+    const at::Tensor x = borrow_dl(*input, "run_module input");
+    const at::Tensor y = as_calibrated(layer).run_module(module ? module : "", x.to(at::kFloat));
+    at::Tensor dst = borrow_dl(*output, "run_module output");
+    if (dst.sizes() != y.sizes())
+      throw host::ServiceError(QF_ERR_INVALID_ARGUMENT, std::string("run_module(") + module + ") output must be " +
+                                                            c10::str(y.sizes()) + ", got " + c10::str(dst.sizes()));
+    dst.copy_(y);
+  });
+}
+
+int32_t scale_previous_op(qf_layer* layer, const char* prev_op, const char* const* linears, uint32_t count,
+                          const DLTensor* scales, qf_error* err) {
+  return serve(err, [&] {
+    std::vector<std::string> names(linears, linears + count);
+    as_calibrated(layer).scale_previous_op(prev_op ? prev_op : "", names,
+                                           borrow_dl(*scales, "scales").to(at::kFloat).clone());
+  });
+}
+
+uint32_t scaling_group_count(qf_layer* layer) {
+  auto* c = dynamic_cast<CalibratedLayer*>(layer);
+  return c ? static_cast<uint32_t>(c->scaling_groups().size()) : 0;
+}
+
+int32_t scaling_group(qf_layer* layer, uint32_t index, qf_scaling_group* out, qf_error* err) {
+  return serve(err, [&] {
+    CalibratedLayer& c = as_calibrated(layer);
+    if (index >= c.scaling_groups().size()) throw host::ServiceError(QF_ERR_NOT_FOUND, "scaling group out of range");
+    // Pointers into the layer's own group table: valid while the layer lives.
+    const model::ScalingGroup& g = c.scaling_groups()[index];
+    const std::vector<const char*>& names = c.scaling_group_names(index);
+    out->prev_op = g.prev_op.c_str();
+    out->linears = names.data();
+    out->linear_count = static_cast<uint32_t>(names.size());
+    out->inspect = g.inspect.empty() ? g.linears.front().c_str() : g.inspect.c_str();
+  });
+}
+
+}  // namespace
+
+const qf_calibration_api* calibration_api() {
+  static const qf_calibration_api api = {sizeof(qf_calibration_api), &captured_input, &input_gram, &run_module,
+                                         &scale_previous_op,         &scaling_group_count, &scaling_group};
+  return &api;
+}
+
+}  // namespace qf::pipeline

@@ -1,0 +1,67 @@
+#pragma once
+// A decoder layer resident in memory with the calibration hidden states that enter it: what
+// calibrated methods (AWQ, GPTQ) see through qf_layer and the "qf.calibration/1" services.
+// Captured inputs and Gram matrices always reflect the current weights: any change marks them
+// stale and the next request recomputes them with a forward over the calibration tokens.
+#include <ATen/core/Tensor.h>
+
+#include <map>
+#include <set>
+
+#include "host/session.hpp"
+#include "model/decoder_layer.hpp"
+
+namespace qf::pipeline {
+
+class CalibratedLayer final : public qf_layer {
+ public:
+  // `inputs`: [blocks, seqlen, hidden] hidden states entering the layer (compute dtype).
+  // `chunk`: blocks per forward, bounding activation memory.
+  CalibratedLayer(model::DecoderLayer& layer, const model::Architecture& arch, const at::Tensor& inputs,
+                  std::string prefix, int64_t chunk);
+
+  const std::vector<host::LinearDesc>& linears() const override { return linears_; }
+  DLTensor read_weight(const std::string& short_name) override;
+  DLTensor read_bias(const std::string& short_name) override;
+  void write_weight(const std::string& short_name, const DLTensor& weight) override;
+
+  // qf.calibration/1
+  DLTensor captured_input(const std::string& short_name);
+  DLTensor input_gram(const std::string& short_name, int64_t* tokens);
+  at::Tensor run_module(const std::string& module, const at::Tensor& input);
+  void scale_previous_op(const std::string& prev_op, const std::vector<std::string>& linears, const at::Tensor& s);
+  const std::vector<model::ScalingGroup>& scaling_groups() const { return groups_; }
+  // C views of scaling_groups()[i].linears, alive as long as the layer.
+  const std::vector<const char*>& scaling_group_names(size_t i) const { return group_names_[i]; }
+
+  // The layer's output for every block with its current weights: [blocks, seqlen, hidden].
+  at::Tensor forward_all() const;
+
+  const std::set<std::string>& replaced() const { return replaced_; }        // full ".weight" names
+  const std::set<std::string>& scaled_modules() const { return scaled_; }    // layer-relative prev ops
+  const std::string& prefix() const { return prefix_; }
+
+ private:
+  const host::LinearDesc& find(const std::string& short_name) const;
+  void stale();
+
+  model::DecoderLayer& layer_;
+  at::Tensor inputs_;
+  std::string prefix_;
+  int64_t chunk_;
+  std::vector<host::LinearDesc> linears_;
+  std::vector<model::ScalingGroup> groups_;
+  std::vector<std::vector<const char*>> group_names_;
+  std::map<std::string, at::Tensor> weight_views_;    // fp32 copies handed out
+  std::map<std::string, at::Tensor> bias_views_;
+  std::map<std::string, at::Tensor> captured_;        // short name -> [tokens, in] fp32
+  std::map<std::string, at::Tensor> grams_;           // short name -> [in, in] fp32
+  std::map<std::string, int64_t> gram_tokens_;
+  std::set<std::string> replaced_;
+  std::set<std::string> scaled_;
+};
+
+// The "qf.calibration/1" table; its functions expect a CalibratedLayer behind qf_layer*.
+const qf_calibration_api* calibration_api();
+
+}  // namespace qf::pipeline

@@ -1,0 +1,59 @@
+#include "pipeline/calibration_inputs.hpp"
+
+#include <ATen/ATen.h>
+#include <spdlog/spdlog.h>
+
+#include "calib/calibration.hpp"
+#include "common/error.hpp"
+#include "tokenizer/tokenizer.hpp"
+
+namespace qf::pipeline {
+
+model::ComputeOptions compute_options(const std::string& recipe_dtype) {
+  model::ComputeOptions o;
+  o.dtype = (recipe_dtype.empty() || recipe_dtype == "auto") ? at::kFloat : model::parse_compute_dtype(recipe_dtype);
+  return o;
+}
+
+at::Tensor calibration_ids(const QuantizeRequest& request, const qf_method_requirements& req,
+                           const model::ModelConfig& config) {
+  calib::CalibrationSpec spec;
+  if (req.num_samples > 0) spec.num_samples = req.num_samples;
+  if (req.seqlen > 0) spec.seqlen = req.seqlen;
+  if (const auto& c = request.recipe.calibration) {
+    spec.dataset = c->dataset;
+    spec.dataset_path = c->dataset_path;
+    spec.num_samples = c->num_samples;
+    spec.seqlen = c->seqlen;
+    spec.seed = c->seed;
+  }
+  // The bundled public-domain text ("bundled") ships in the source tree's data/ folder.
+  spec.extra_search_dirs.push_back(QF_SOURCE_DATA_DIR);
+  if (config.max_position_embeddings > 0 && spec.seqlen > config.max_position_embeddings) {
+    spdlog::info("calibration seqlen {} capped at the model's max_position_embeddings {}", spec.seqlen,
+                 config.max_position_embeddings);
+    spec.seqlen = config.max_position_embeddings;
+  }
+  if (spec.num_samples <= 0 || spec.seqlen <= 1) throw Error("calibration needs num_samples > 0 and seqlen > 1");
+  const tok::Tokenizer tokenizer = tok::Tokenizer::from_dir(request.model_dir);
+  const calib::CalibrationSet set = calib::load_calibration(spec, tokenizer);
+  spdlog::info("calibration data: {}", set.description);
+  at::Tensor ids = at::empty({static_cast<int64_t>(set.blocks.size()), spec.seqlen}, at::kLong);
+  for (size_t b = 0; b < set.blocks.size(); ++b) {
+    QF_ASSERT(static_cast<int64_t>(set.blocks[b].size()) == spec.seqlen, "calibration block of the wrong length");
+    for (int64_t t = 0; t < spec.seqlen; ++t) ids[static_cast<int64_t>(b)][t] = set.blocks[b][static_cast<size_t>(t)];
+  }
+  return ids;
+}
+
+int64_t calibration_chunk(const at::Tensor& ids, const model::ModelConfig& config) {
+  // fp32 bytes per block: residual, normed input, q/k/v, MLP intermediates and attention scores.
+  const double T = static_cast<double>(ids.size(1));
+  const double per_block = 4.0 * (T * (6.0 * static_cast<double>(config.hidden_size) +
+                                       3.0 * static_cast<double>(config.intermediate_size)) +
+                                  static_cast<double>(config.num_heads) * T * T);
+  const double budget = 768.0 * 1024 * 1024;
+  return std::max<int64_t>(1, static_cast<int64_t>(budget / per_block));
+}
+
+}  // namespace qf::pipeline

@@ -1,0 +1,93 @@
+#include "pipeline/layer_loops.hpp"
+
+#include <ATen/ATen.h>
+#include <spdlog/spdlog.h>
+
+#include "common/error.hpp"
+#include "model/weight_source.hpp"
+#include "pipeline/calibrated_layer.hpp"
+#include "pipeline/checkpoint_layer.hpp"
+#include "pipeline/dl_views.hpp"
+
+namespace qf::pipeline {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+void call_quantize_layer(const LayerLoop& loop, qf_layer* layer, int64_t i) {
+  const auto& m = loop.method;
+  host::call_plugin(m.plugin().name(), "quantize_layer " + std::to_string(i), [&](qf_error* err) {
+    return m.plugin().method()->quantize_layer(m.object(), layer, static_cast<uint32_t>(i),
+                                               static_cast<uint32_t>(loop.layers), err);
+  });
+}
+
+void log_layer_done(const LayerLoop& loop, int64_t i, Clock::time_point layer_start) {
+  const double elapsed = since(loop.start);
+  const double eta = elapsed / static_cast<double>(i + 1) * static_cast<double>(loop.layers - i - 1);
+  spdlog::info("layer {}/{} done in {:.1f}s (elapsed {:.1f}s, ETA {:.1f}s)", i + 1, loop.layers, since(layer_start),
+               elapsed, eta);
+}
+
+void emit_stored(Run& run, const st::Checkpoint& ckpt, const std::string& name) {
+  run.emit_tensor(name, view_of(ckpt.get(name)));
+}
+
+// The current value of a tensor of a module that scale_previous_op changed, in the stored dtype.
+at::Tensor current_value(const model::DecoderLayer& layer, const std::string& module, const std::string& field,
+                         at::ScalarType stored) {
+  at::Tensor t;
+  if (const model::Norm* n = layer.norm(module)) t = field == "weight" ? n->weight : n->bias;
+  else t = field == "weight" ? layer.weight(module) : layer.bias(module);
+  QF_ASSERT(t.defined(), "scaled module " + module + " has no " + field);
+  return t.to(stored).contiguous();
+}
+
+}  // namespace
+
+void quantize_from_checkpoint(const LayerLoop& loop, const model::WeightSource& source) {
+  for (int64_t i = 0; i < loop.layers; ++i) {
+    if (loop.run.cancelled()) throw Error("cancelled by the user");
+    const auto t0 = Clock::now();
+    CheckpointLayer layer(source, loop.arch, i);
+    call_quantize_layer(loop, &layer, i);
+    for (const auto& name : loop.ckpt.names())
+      if (name.rfind(layer.prefix(), 0) == 0 && !layer.replaced().count(name)) emit_stored(loop.run, loop.ckpt, name);
+    log_layer_done(loop, i, t0);
+  }
+}
+
+void quantize_calibrated(const LayerLoop& loop, const model::Model& model, at::Tensor hidden, bool propagate_quantized,
+                         int64_t chunk) {
+  for (int64_t i = 0; i < loop.layers; ++i) {
+    if (loop.run.cancelled()) throw Error("cancelled by the user");
+    const auto t0 = Clock::now();
+    model::DecoderLayer resident = model.load_layer(i);
+    const std::string prefix = loop.arch.layer_prefix + std::to_string(i) + ".";
+    CalibratedLayer layer(resident, loop.arch, hidden, prefix, chunk);
+    at::Tensor next;
+    if (!propagate_quantized) next = layer.forward_all();
+    call_quantize_layer(loop, &layer, i);
+    if (propagate_quantized) next = layer.forward_all();
+
+    for (const auto& name : loop.ckpt.names()) {
+      if (name.rfind(prefix, 0) != 0 || layer.replaced().count(name)) continue;
+      const std::string relative = name.substr(prefix.size());
+      const auto dot = relative.rfind('.');
+      const std::string module = relative.substr(0, dot), field = relative.substr(dot + 1);
+      if (layer.scaled_modules().count(module) && (field == "weight" || field == "bias")) {
+        const auto stored = model::to_scalar_type(loop.ckpt.get(name).info->dtype, name);
+        const at::Tensor value = current_value(resident, module, field, stored);
+        loop.run.emit_tensor(name, view_of(value));
+      } else {
+        emit_stored(loop.run, loop.ckpt, name);
+      }
+    }
+    hidden = next;
+    log_layer_done(loop, i, t0);
+  }
+}
+
+}  // namespace qf::pipeline

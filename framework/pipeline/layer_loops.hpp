@@ -1,0 +1,32 @@
+#pragma once
+// The per-layer loop of a quantization run, in its two shapes: methods without calibration see
+// weights straight from the checkpoint; calibrated methods see a resident layer with the hidden
+// states of the calibration set flowing through it.
+#include <ATen/core/Tensor.h>
+
+#include <chrono>
+
+#include "model/model.hpp"
+#include "pipeline/plugin_instance.hpp"
+#include "pipeline/run_services.hpp"
+#include "safetensors/reader.hpp"
+
+namespace qf::pipeline {
+
+struct LayerLoop {
+  Run& run;
+  const PluginInstance& method;
+  const st::Checkpoint& ckpt;
+  const model::Architecture& arch;
+  int64_t layers;
+  std::chrono::steady_clock::time_point start;
+};
+
+void quantize_from_checkpoint(const LayerLoop& loop, const model::WeightSource& source);
+
+// `hidden`: [blocks, seqlen, hidden] embeddings of the calibration blocks (compute dtype).
+// `propagate_quantized`: feed the next layer the quantized (GPTQ) or the original (AWQ) outputs.
+void quantize_calibrated(const LayerLoop& loop, const model::Model& model, at::Tensor hidden,
+                         bool propagate_quantized, int64_t chunk);
+
+}  // namespace qf::pipeline

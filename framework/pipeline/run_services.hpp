@@ -1,0 +1,78 @@
+#pragma once
+// The services a quantization run offers its plugins (qf_session_api's host side): tensors flow
+// to the format chain, shard records to later formats, output files into the transaction.
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "host/output_transaction.hpp"
+#include "host/session.hpp"
+#include "pipeline/plugin_instance.hpp"
+#include "common/error.hpp"
+#include <nlohmann/json.hpp>
+
+namespace qf::pipeline {
+
+// Everything a run's plugins reach through the session services.
+class Run final : public host::RunServices {
+ public:
+  Run(host::OutputTransaction& tx, const std::atomic<bool>* cancel) : tx_(tx), cancel_(cancel) {}
+
+  // Layers handed to methods offer "qf.calibration/1" when the run has calibration data.
+  bool calibrated = false;
+  const void* extension(const std::string& id) override;
+
+  std::vector<std::unique_ptr<PluginInstance>> formats;
+
+  bool progress(const std::string&, uint64_t, uint64_t) override { return !(cancel_ && cancel_->load()); }
+
+  void emit_tensor(const std::string& name, const DLTensor& tensor) override {
+    if (!emitted_.insert(name).second) throw Error("tensor '" + name + "' was emitted twice");
+    for (auto& f : formats) {
+      host::call_plugin(f->plugin().name(), "add_tensor(" + name + ")", [&](qf_error* err) {
+        return f->plugin().format()->add_tensor(f->object(), name.c_str(), &tensor, err);
+      });
+    }
+  }
+
+  void set_quantization_config(const std::string& json) override {
+    try {
+      if (!nlohmann::json::parse(json).is_object()) throw Error("quantization_config must be a JSON object");
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(std::string("quantization_config is not valid JSON: ") + e.what());
+    }
+    quant_config_ = json;
+  }
+
+  std::filesystem::path create_output(const std::string& relative_name) override { return tx_.create(relative_name); }
+
+  void record_shard(int from, const std::string& file, const std::vector<std::string>& names,
+                    uint64_t bytes) override {
+    shards_.push_back(file);
+    std::vector<const char*> raw;
+    for (const auto& n : names) raw.push_back(n.c_str());
+    for (size_t j = static_cast<size_t>(from) + 1; j < formats.size(); ++j) {
+      auto& f = formats[j];
+      host::call_plugin(f->plugin().name(), "add_shard(" + file + ")", [&](qf_error* err) {
+        return f->plugin().format()->add_shard(f->object(), file.c_str(), raw.data(),
+                                               static_cast<uint32_t>(raw.size()), bytes, err);
+      });
+    }
+  }
+
+  bool cancelled() const { return cancel_ && cancel_->load(); }
+  const std::string& quant_config() const { return quant_config_; }
+  const std::vector<std::string>& shards() const { return shards_; }
+
+ private:
+  host::OutputTransaction& tx_;
+  const std::atomic<bool>* cancel_;
+  std::set<std::string> emitted_;
+  std::string quant_config_;
+  std::vector<std::string> shards_;
+};
+
+}  // namespace qf::pipeline

@@ -1,0 +1,398 @@
+// AWQ method plugin (awq.md §2-§7): per decoder layer, search activation-aware scales for every
+// scaling group on the original weights, apply them through the host, search clipping thresholds,
+// then quantize every Linear to 4-bit with zero point and emit AutoAWQ GEMM tensors.
+#include <cctype>
+#include <chrono>
+#include <limits>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <ATen/Functions.h>
+#include <ATen/TensorOperators.h>
+
+#include "awq_core.hpp"
+#include "quantforge/plugin.hpp"
+
+namespace {
+
+using qf::sdk::PluginError;
+using qf::sdk::Tensor;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Tokens per run_module call: a multiple of the block length (attention needs whole blocks) that
+// bounds the host's temporaries (MLP intermediate, attention scores) independently of the set size.
+constexpr int64_t kTargetChunkTokens = 8192;
+
+// ------------------------------------------------------------------ DLPack glue
+
+DLTensor dl_view(const at::Tensor& t) {  // t: contiguous fp32 CPU, must outlive the view
+  DLTensor d{};
+  d.data = t.data_ptr();
+  d.device = DLDevice{kDLCPU, 0};
+  d.ndim = static_cast<int32_t>(t.dim());
+  d.dtype = qf::sdk::dl_float(32);
+  d.shape = const_cast<int64_t*>(t.sizes().data());
+  d.strides = nullptr;
+  d.byte_offset = 0;
+  return d;
+}
+
+// Borrowed host tensor as an at::Tensor (no copy).
+at::Tensor borrow(const DLTensor& d, const std::string& what) {
+  if (d.device.device_type != kDLCPU || d.dtype.code != kDLFloat || d.dtype.bits != 32 || d.dtype.lanes != 1)
+    throw PluginError(QF_ERR_INTERNAL, "host returned " + what + " that is not an fp32 CPU tensor (this is a bug)");
+  std::vector<int64_t> sizes(d.shape, d.shape + d.ndim);
+  void* data = static_cast<char*>(d.data) + d.byte_offset;
+  if (d.strides) return at::from_blob(data, sizes, std::vector<int64_t>(d.strides, d.strides + d.ndim), at::kFloat);
+  return at::from_blob(data, sizes, at::kFloat);
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::vector<std::string> split_names(const std::string& list) {
+  std::vector<std::string> out;
+  std::stringstream ss(list);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    const auto b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+struct Group {
+  std::string prev_op;
+  std::vector<std::string> linears;
+  std::string inspect;
+  bool single_linear() const { return linears.size() == 1 && (inspect.empty() || inspect == linears[0]); }
+};
+
+// ------------------------------------------------------------------ the method
+
+class AwqMethod {
+ public:
+  explicit AwqMethod(qf::sdk::Session& session) : session_(session) {
+    cfg_.w_bit = static_cast<int>(session.get_int("w_bit"));
+    cfg_.group_size = session.get_int("q_group_size");
+    cfg_.zero_point = session.get_bool("zero_point");
+    version_ = session.get_string("version");
+    for (auto& c : version_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    duo_scaling_ = session.get_bool("duo_scaling");
+    n_grid_ = session.get_int("n_grid");
+    apply_clip_ = session.get_bool("apply_clip");
+    max_calib_samples_ = session.get_int("max_calib_samples");
+    max_calib_seq_len_ = session.get_int("max_calib_seq_len");
+    not_convert_ = split_names(session.get_string("modules_to_not_convert"));
+
+    if (version_ == "gemv")
+      throw PluginError(QF_ERR_UNSUPPORTED, "option version = \"gemv\" is not supported by the awq plugin; use \"gemm\"");
+    if (version_ != "gemm")
+      throw std::invalid_argument("option version must be \"gemm\", got \"" + version_ + "\"");
+    if (cfg_.w_bit != 4)
+      throw std::invalid_argument("option w_bit must be 4 (AutoAWQ GEMM packs 4-bit codes), got " +
+                                  std::to_string(cfg_.w_bit));
+    if (!cfg_.zero_point)
+      throw std::invalid_argument("option zero_point = false is not supported: the AWQ GEMM format stores zero points");
+    if (cfg_.group_size <= 0)
+      throw std::invalid_argument("option q_group_size must be positive, got " + std::to_string(cfg_.group_size));
+    if (n_grid_ < 1 || n_grid_ > 1000)
+      throw std::invalid_argument("option n_grid must be in [1, 1000], got " + std::to_string(n_grid_));
+    if (max_calib_samples_ < 1)
+      throw std::invalid_argument("option max_calib_samples must be positive, got " + std::to_string(max_calib_samples_));
+    if (max_calib_seq_len_ < 1)
+      throw std::invalid_argument("option max_calib_seq_len must be positive, got " + std::to_string(max_calib_seq_len_));
+  }
+
+  qf_method_requirements requirements() {
+    qf_method_requirements r{};
+    r.struct_size = sizeof(r);
+    r.needs_calibration = true;
+    r.num_samples = max_calib_samples_;
+    r.seqlen = max_calib_seq_len_;
+    r.propagate_quantized = false;  // AutoAWQ: next layer sees the ORIGINAL layer's output
+    return r;
+  }
+
+  void quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t count);
+
+  void finish() {
+    std::ostringstream json;
+    json << "{\"bits\": " << cfg_.w_bit << ", \"group_size\": " << cfg_.group_size << ", \"modules_to_not_convert\": ";
+    if (not_convert_.empty()) {
+      json << "null";
+    } else {
+      json << "[";
+      for (size_t i = 0; i < not_convert_.size(); ++i) json << (i ? ", " : "") << json_string(not_convert_[i]);
+      json << "]";
+    }
+    json << ", \"quant_method\": \"awq\", \"version\": \"" << version_ << "\", \"zero_point\": true}";
+    session_.set_quantization_config(json.str());
+    qf::sdk::log(QF_LOG_INFO, "awq: total " + std::to_string(t_capture_) + " s capture, " + std::to_string(t_search_) +
+                                  " s scale search, " + std::to_string(t_clip_) + " s clip search, " +
+                                  std::to_string(t_quant_) + " s quantize+emit");
+  }
+
+ private:
+  bool excluded(const std::string& short_name) const {
+    for (const auto& n : not_convert_)
+      if (short_name.find(n) != std::string::npos) return true;
+    return false;
+  }
+
+  // ---- host calls
+  at::Tensor read_weight(qf::sdk::Layer& layer, const std::string& name) const {
+    const qf::sdk::MatrixView v = layer.read_weight(name);
+    return at::from_blob(const_cast<float*>(v.data), {v.rows, v.cols}, at::kFloat).clone();
+  }
+  void write_weight(qf::sdk::Layer& layer, const std::string& name, const at::Tensor& w) const {
+    const at::Tensor c = w.to(at::kFloat).contiguous();
+    DLTensor view = dl_view(c);
+    qf_error err{};
+    qf::sdk::check(session_.api()->write_weight(layer.raw(), name.c_str(), &view, &err), err);
+  }
+  at::Tensor captured_input(qf::sdk::Layer& layer, const std::string& name) const {
+    DLTensor t{};
+    qf_error err{};
+    qf::sdk::check(cal_->captured_input(layer.raw(), name.c_str(), &t, &err), err);
+    return borrow(t, "the captured input of " + name);
+  }
+  // Runs `module` over `x` in whole-block chunks into a fresh [tokens, out_width] tensor.
+  at::Tensor run_module(qf::sdk::Layer& layer, const std::string& module, const at::Tensor& x,
+                        int64_t out_width) const {
+    at::Tensor y = at::empty({x.size(0), out_width}, at::kFloat);
+    const int64_t n = x.size(0);
+    int64_t chunk = n;
+    if (n % max_calib_seq_len_ == 0)
+      chunk = std::max<int64_t>(1, kTargetChunkTokens / max_calib_seq_len_) * max_calib_seq_len_;
+    for (int64_t i = 0; i < n; i += chunk) {
+      const int64_t len = std::min(chunk, n - i);
+      const at::Tensor xc = x.narrow(0, i, len).contiguous();
+      const at::Tensor yc = y.narrow(0, i, len);  // contiguous rows of a row-major tensor
+      DLTensor in = dl_view(xc), out = dl_view(yc);
+      out.data = yc.data_ptr();
+      qf_error err{};
+      qf::sdk::check(cal_->run_module(layer.raw(), module.c_str(), &in, &out, &err), err);
+    }
+    return y.clamp_(-std::numeric_limits<float>::max(), std::numeric_limits<float>::max());
+  }
+  void scale_previous_op(qf::sdk::Layer& layer, const Group& g, const at::Tensor& s) const {
+    std::vector<const char*> names;
+    for (const auto& l : g.linears) names.push_back(l.c_str());
+    const at::Tensor sc = s.to(at::kFloat).contiguous();
+    DLTensor view = dl_view(sc);
+    qf_error err{};
+    qf::sdk::check(cal_->scale_previous_op(layer.raw(), g.prev_op.c_str(), names.data(),
+                                           static_cast<uint32_t>(names.size()), &view, &err),
+                   err);
+  }
+  std::vector<Group> scaling_groups(qf::sdk::Layer& layer) const {
+    std::vector<Group> out;
+    const uint32_t n = cal_->scaling_group_count(layer.raw());
+    for (uint32_t i = 0; i < n; ++i) {
+      qf_scaling_group g{};
+      g.struct_size = sizeof(g);
+      qf_error err{};
+      qf::sdk::check(cal_->scaling_group(layer.raw(), i, &g, &err), err);
+      Group r;
+      r.prev_op = g.prev_op ? g.prev_op : "";
+      for (uint32_t j = 0; j < g.linear_count; ++j) r.linears.emplace_back(g.linears[j]);
+      r.inspect = g.inspect ? g.inspect : "";
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  void emit(const std::string& prefix, const qf::awq::QuantizedWeight& q) const {
+    const qf::awq::GemmTensors g = qf::awq::pack_gemm(q, prefix + ".weight");
+    session_.emit(prefix + ".qweight", Tensor::from_vector(g.qweight, {g.in, g.out / 8}, qf::sdk::dl_int(32)));
+    session_.emit(prefix + ".qzeros", Tensor::from_vector(g.qzeros, {g.ngroups, g.out / 8}, qf::sdk::dl_int(32)));
+    session_.emit(prefix + ".scales", Tensor::from_vector(g.scales, {g.ngroups, g.out}, qf::sdk::dl_float(16)));
+  }
+
+  qf::sdk::Session& session_;
+  const qf_calibration_api* cal_ = nullptr;
+  qf::awq::QuantConfig cfg_;
+  std::string version_;
+  bool duo_scaling_ = true;
+  int64_t n_grid_ = 20;
+  bool apply_clip_ = true;
+  int64_t max_calib_samples_ = 128;
+  int64_t max_calib_seq_len_ = 512;
+  std::vector<std::string> not_convert_;
+  double t_capture_ = 0, t_search_ = 0, t_clip_ = 0, t_quant_ = 0;
+};
+
+void AwqMethod::quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t count) {
+  cal_ = static_cast<const qf_calibration_api*>(session_.extension(QF_CALIBRATION_EXTENSION_ID));
+  if (!cal_ || cal_->struct_size < sizeof(qf_calibration_api))
+    throw PluginError(QF_ERR_UNSUPPORTED, "awq needs the host's calibration service (qf.calibration/1), which this "
+                                          "host does not offer");
+  const std::string lprefix = "layer " + std::to_string(index) + ": ";
+
+  // Which linears are converted; every converted one must have whole groups and 8 | out.
+  std::map<std::string, qf::sdk::LinearInfo> info;
+  std::vector<std::string> order;
+  for (const auto& l : layer.linears()) {
+    info[l.short_name] = l;
+    order.push_back(l.short_name);
+    if (excluded(l.short_name)) continue;
+    qf::awq::check_group_divisible(l.in_features, cfg_.group_size, l.name + ".weight");
+    if (l.out_features % 8 != 0)
+      throw std::invalid_argument(l.name + ".weight: out_features " + std::to_string(l.out_features) +
+                                  " is not a multiple of 8 (AWQ GEMM packs 8 output columns per int32)");
+  }
+  const std::vector<Group> all_groups = scaling_groups(layer);
+  if (all_groups.empty())
+    throw std::invalid_argument(lprefix + "the model's architecture defines no AWQ scaling groups; AWQ cannot "
+                                          "quantize it (use rtn or gptq)");
+  std::vector<Group> groups;
+  for (const auto& g : all_groups) {
+    bool skip = excluded(g.prev_op);
+    for (const auto& l : g.linears) skip = skip || excluded(l) || !info.count(l);
+    if (skip)
+      qf::sdk::log(QF_LOG_INFO, lprefix + "skipping the scaling group after " + g.prev_op +
+                                    " (a linear is in modules_to_not_convert)");
+    else
+      groups.push_back(g);
+  }
+
+  // ---- 1. everything the search needs, from the ORIGINAL layer (before any weight changes)
+  auto t0 = Clock::now();
+  std::map<std::string, at::Tensor> w_orig;
+  for (const auto& g : groups)
+    for (const auto& l : g.linears)
+      if (!w_orig.count(l)) w_orig[l] = read_weight(layer, l);
+  struct GroupData {
+    at::Tensor x_mean, x, gram;
+    int64_t tokens = 0;
+  };
+  std::vector<GroupData> data(groups.size());
+  std::map<std::string, at::Tensor> clip_x;
+  // One pass over the distinct inputs, in layer order (linears sharing an input hit the host's
+  // cache). Single-linear groups keep only the Gram matrix (computed here from the captured input,
+  // which the clip search needs anyway: cheaper than input_gram's extra layer forward).
+  for (const auto& name : order) {
+    const bool clip = apply_clip_ && !excluded(name) && qf::awq::clip_eligible(name);
+    bool first_of_group = false;
+    for (const auto& g : groups) first_of_group = first_of_group || g.linears[0] == name;
+    if (!clip && !first_of_group) continue;
+    const at::Tensor x = captured_input(layer, name);
+    for (size_t i = 0; i < groups.size(); ++i) {
+      if (groups[i].linears[0] != name) continue;
+      data[i].x_mean = qf::awq::activation_mean(x);
+      data[i].tokens = x.size(0);
+      if (groups[i].single_linear())
+        data[i].gram = qf::awq::gram_matrix(x);
+      else
+        data[i].x = x.clone();  // the host recomputes its view once weights change
+    }
+    if (clip) clip_x[name] = qf::awq::clip_token_sample(x);
+  }
+  t_capture_ += seconds_since(t0);
+
+  // ---- 2. scale search, every group on the original weights
+  t0 = Clock::now();
+  std::vector<at::Tensor> scales(groups.size());
+  for (size_t i = 0; i < groups.size(); ++i) {
+    const Group& g = groups[i];
+    std::vector<at::Tensor> ws;
+    for (const auto& l : g.linears) ws.push_back(w_orig[l]);
+    const at::Tensor w_mean = qf::awq::weight_mean(ws, cfg_.group_size);
+    qf::awq::CandidateLoss loss;
+    at::Tensor y_ref;
+    if (g.single_linear()) {
+      loss = [&](const std::vector<at::Tensor>& c) {
+        return qf::awq::gram_loss(c[0], ws[0], data[i].gram, data[i].tokens);
+      };
+    } else {
+      const std::string module = g.inspect.empty() ? g.linears[0] : g.inspect;
+      const int64_t width = info.count(module) ? info[module].out_features : data[i].x.size(1);
+      y_ref = run_module(layer, module, data[i].x, width);
+      loss = [&, module, width](const std::vector<at::Tensor>& c) {
+        for (size_t j = 0; j < c.size(); ++j) write_weight(layer, g.linears[j], c[j]);
+        const at::Tensor yq = run_module(layer, module, data[i].x, width);
+        return qf::awq::mse(y_ref, yq);
+      };
+    }
+    const auto r = qf::awq::search_scales(ws, data[i].x_mean, w_mean, loss, static_cast<int>(n_grid_), duo_scaling_,
+                                          cfg_);
+    if (!g.single_linear())
+      for (size_t j = 0; j < ws.size(); ++j) write_weight(layer, g.linears[j], ws[j]);  // restore exactly
+    scales[i] = r.scales;
+    data[i] = GroupData{};  // free the copies early
+    qf::sdk::log(QF_LOG_DEBUG, lprefix + g.prev_op + " -> " + g.linears[0] + (g.linears.size() > 1 ? ",..." : "") +
+                                   ": best ratio " + std::to_string(r.best_ratio) + ", loss " +
+                                   std::to_string(r.best_loss));
+  }
+  t_search_ += seconds_since(t0);
+
+  // ---- 3. apply the scales in group order (host scales prev op and linears; we follow on inputs)
+  for (size_t i = 0; i < groups.size(); ++i) {
+    scale_previous_op(layer, groups[i], scales[i]);
+    for (const auto& l : groups[i].linears) {
+      auto it = clip_x.find(l);
+      if (it != clip_x.end()) it->second.div_(scales[i].view({1, -1}));
+    }
+  }
+
+  // ---- 4. clipping search on the scaled weights and inputs
+  t0 = Clock::now();
+  std::map<std::string, at::Tensor> final_w;
+  for (const auto& name : order) {
+    if (excluded(name)) continue;
+    at::Tensor w = read_weight(layer, name);
+    auto it = clip_x.find(name);
+    if (it != clip_x.end()) {
+      const at::Tensor max_val = qf::awq::search_clip(w, it->second, cfg_);
+      w = qf::awq::apply_clip(w, max_val, cfg_.group_size);
+    }
+    final_w[name] = w;
+  }
+  clip_x.clear();
+  t_clip_ += seconds_since(t0);
+
+  // ---- 5. quantize, write back, emit
+  t0 = Clock::now();
+  for (const auto& name : order) {
+    auto it = final_w.find(name);
+    if (it == final_w.end()) continue;
+    const qf::awq::QuantizedWeight q = qf::awq::pseudo_quantize_fp16(it->second, cfg_, info[name].name + ".weight");
+    write_weight(layer, name, q.w_dq);
+    emit(info[name].name, q);
+  }
+  t_quant_ += seconds_since(t0);
+
+  if (!session_.progress("awq", index + 1, count)) throw PluginError(QF_ERR_CANCELLED, "cancelled");
+}
+
+const qf_option_desc kOptions[] = {
+    {sizeof(qf_option_desc), "w_bit", QF_OPTION_INT, "4", "bits per weight (AutoAWQ GEMM: 4)"},
+    {sizeof(qf_option_desc), "q_group_size", QF_OPTION_INT, "128", "input channels per scale and zero point"},
+    {sizeof(qf_option_desc), "zero_point", QF_OPTION_BOOL, "true", "asymmetric grid with a zero point (GEMM: true)"},
+    {sizeof(qf_option_desc), "version", QF_OPTION_STRING, "\"gemm\"", "packing: \"gemm\" (gemv is not supported)"},
+    {sizeof(qf_option_desc), "duo_scaling", QF_OPTION_BOOL, "true",
+     "scales from activation and weight means (false: activation only)"},
+    {sizeof(qf_option_desc), "n_grid", QF_OPTION_INT, "20", "ratios tried by the scale search"},
+    {sizeof(qf_option_desc), "apply_clip", QF_OPTION_BOOL, "true", "search clipping thresholds (not for q/k)"},
+    {sizeof(qf_option_desc), "max_calib_samples", QF_OPTION_INT, "128", "calibration documents"},
+    {sizeof(qf_option_desc), "max_calib_seq_len", QF_OPTION_INT, "512", "tokens per calibration block"},
+    {sizeof(qf_option_desc), "modules_to_not_convert", QF_OPTION_STRING, "\"\"",
+     "comma-separated linear names (or substrings) left unquantized"},
+};
+
+}  // namespace
+
+QF_DEFINE_METHOD_PLUGIN(AwqMethod, "awq", "0.1.0",
+                        "AWQ: activation-aware 4-bit weight quantization, AutoAWQ GEMM checkpoints", kOptions)

@@ -1,0 +1,86 @@
+#pragma once
+// Temp folders and file writers (plain, zstd, gzip) for the calibration tests.
+#include <zlib.h>
+#include <zstd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace qf_calib_test {
+namespace fs = std::filesystem;
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path = fs::temp_directory_path() /
+           ("qf_calib_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
+
+// Restores an environment variable (set or unset) when the test ends.
+struct EnvGuard {
+  std::string name;
+  bool had = false;
+  std::string value;
+  explicit EnvGuard(std::string n) : name(std::move(n)) {
+    if (const char* v = std::getenv(name.c_str())) {
+      had = true;
+      value = v;
+    }
+  }
+  ~EnvGuard() {
+    if (had) {
+      ::setenv(name.c_str(), value.c_str(), 1);
+    } else {
+      ::unsetenv(name.c_str());
+    }
+  }
+  EnvGuard(const EnvGuard&) = delete;
+  EnvGuard& operator=(const EnvGuard&) = delete;
+};
+
+inline fs::path write_file(const fs::path& file, const std::string& bytes) {
+  fs::create_directories(file.parent_path());
+  std::ofstream out(file, std::ios::binary);
+  out << bytes;
+  return file;
+}
+
+inline fs::path write_zstd(const fs::path& file, const std::string& bytes, int level = 3) {
+  std::string out(ZSTD_compressBound(bytes.size()), '\0');
+  const size_t n = ZSTD_compress(out.data(), out.size(), bytes.data(), bytes.size(), level);
+  if (ZSTD_isError(n)) throw std::runtime_error("ZSTD_compress failed");
+  out.resize(n);
+  return write_file(file, out);
+}
+
+inline fs::path write_gzip(const fs::path& file, const std::string& bytes) {
+  fs::create_directories(file.parent_path());
+  gzFile gz = gzopen(file.c_str(), "wb");
+  if (!gz) throw std::runtime_error("gzopen failed");
+  if (!bytes.empty() && gzwrite(gz, bytes.data(), static_cast<unsigned>(bytes.size())) <= 0) {
+    gzclose(gz);
+    throw std::runtime_error("gzwrite failed");
+  }
+  gzclose(gz);
+  return file;
+}
+
+inline std::string tiny_llama_dir() { return std::string(QF_TEST_DATA_DIR) + "/models/tiny-llama"; }
+
+}  // namespace qf_calib_test
