@@ -6,12 +6,16 @@
 #
 # Without podman it tries ../shared/docker/podman-setup.sh; if that is not possible it prints
 # "docker smoke test SKIPPED: <reason>" and exits 0, or exits 1 when QF_REQUIRE_DOCKER=1 (CI).
+# Calibrated methods run on the bundled calibration text with a small set, so that the check tests the
+# image (plugins, data files, ownership) and stays quick on 2 cores: QF_SMOKE_CALIB_ARGS overrides
+# (default "--dataset bundled --num_samples 8 --seqlen 128").
 # Env: QF_IMAGE (default quantforge:smoke), QF_SMOKE_KEEP=1 keeps the temp dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 IMAGE=${QF_IMAGE:-quantforge:smoke}
 MODEL_SRC=$ROOT/tests/data/models/tiny-llama
+read -r -a CALIB <<<"${QF_SMOKE_CALIB_ARGS:---dataset bundled --num_samples 8 --seqlen 128}"
 
 skip() {
   if [ "${QF_REQUIRE_DOCKER:-0}" = 1 ]; then
@@ -119,7 +123,7 @@ checked+=(rtn)
 # ---- awq: in place, -AWQ suffix ----
 if has_plugin awq; then
   prepare awq
-  quantize awq --awq
+  quantize awq --awq "${CALIB[@]}"
   m=$WORK/awq/tiny-llama
   shopt -s nullglob
   shards=("$m"/model-AWQ.safetensors "$m"/model-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9]-AWQ.safetensors)
@@ -136,7 +140,7 @@ fi
 # ---- gptq: MODEL/GPTQ_8bit_CPU/ ----
 if has_plugin gptq; then
   prepare gptq
-  quantize gptq --gptq
+  quantize gptq --gptq "${CALIB[@]}"
   out=$WORK/gptq/tiny-llama/GPTQ_8bit_CPU
   [ -d "$out" ] || fail "GPTQ wrote no GPTQ_8bit_CPU/"
   shopt -s nullglob

@@ -114,7 +114,10 @@ recipe::Recipe resolve_recipe(const po::variables_map& vm, const host::PluginReg
   const bool any_calibration = vm.count("dataset") || vm.count("num_samples") || vm.count("seqlen") || vm.count("seed");
   if (any_calibration) {
     if (!r.calibration) r.calibration = recipe::Calibration{};
-    if (vm.count("dataset")) r.calibration->dataset = vm["dataset"].as<std::string>();
+    if (vm.count("dataset")) {
+      r.calibration->dataset = vm["dataset"].as<std::string>();
+      r.dataset_from_cli = true;
+    }
     if (vm.count("num_samples"))
       r.calibration->num_samples = as_int(recipe::parse_cli_value(vm["num_samples"].as<std::string>()), "--num_samples");
     if (vm.count("seqlen"))

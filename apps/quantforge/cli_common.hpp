@@ -38,5 +38,6 @@ std::vector<std::filesystem::path> recipe_search_dirs();
 int run_quantize(const std::vector<std::string>& args);
 int run_plugins(const std::vector<std::string>& args);
 int run_recipe(const std::vector<std::string>& args);
+int run_eval(const std::vector<std::string>& args);
 
 }  // namespace qf::cli

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli_common.hpp"
+#include "runtime_setup.hpp"
 
 namespace {
 
@@ -12,11 +13,13 @@ const char* kUsage =
     "  quantize MODEL_DIR [--awq | --gptq | --recipe FILE] [...]   quantize a model\n"
     "  plugins list | describe NAME                                 installed plugins\n"
     "  recipe show [--awq | --gptq | --recipe FILE] [...]           the resolved recipe\n"
+    "  eval MODEL [--base FP_MODEL] [--dataset NAME|PATH] [...]    perplexity, KL vs a base model\n"
     "run `quantforge <command> --help` for a command's options\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  qf::cli::prefer_avx512_kernels();
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::cout << kUsage;
     return argc < 2 ? qf::cli::kExitUsage : qf::cli::kExitOk;
@@ -27,6 +30,7 @@ int main(int argc, char** argv) {
     if (command == "quantize") return qf::cli::run_quantize(args);
     if (command == "plugins") return qf::cli::run_plugins(args);
     if (command == "recipe") return qf::cli::run_recipe(args);
+    if (command == "eval") return qf::cli::run_eval(args);
     std::cerr << "quantforge: unknown command '" << command << "'\n" << kUsage;
     return qf::cli::kExitUsage;
   } catch (const qf::cli::UsageError& e) {

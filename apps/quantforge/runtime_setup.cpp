@@ -3,11 +3,19 @@
 #include <ATen/Parallel.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <thread>
 
 namespace qf::cli {
+
+void prefer_avx512_kernels() {
+  __builtin_cpu_init();
+  if (std::getenv("ATEN_CPU_CAPABILITY") == nullptr && __builtin_cpu_supports("avx512f") &&
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+    setenv("ATEN_CPU_CAPABILITY", "avx512", 0);
+}
 
 void configure_threads(int threads) {
   const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -3,6 +3,7 @@
 // factorisation (Cholesky -> inverse -> upper Cholesky) and the column loop, and GFLOP/s against an
 // fp32 matmul ceiling measured in the same run.   bench_gptq [--threads N] [--bits B] [--reps R]
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <chrono>

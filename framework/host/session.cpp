@@ -5,34 +5,6 @@
 namespace qf::host {
 namespace {
 
-void fill_error(qf_error* err, int32_t code, const std::string& message) {
-  if (!err) return;
-  err->code = code;
-  std::strncpy(err->message, message.c_str(), QF_ERROR_MESSAGE_CAPACITY - 1);
-  err->message[QF_ERROR_MESSAGE_CAPACITY - 1] = '\0';
-}
-
-// Runs a host service body; converts exceptions into a status for the plugin.
-template <class Body>
-int32_t serve(qf_error* err, Body&& body) noexcept {
-  try {
-    body();
-    return QF_OK;
-  } catch (const ServiceError& e) {
-    fill_error(err, e.code(), e.what());
-    return e.code();
-  } catch (const std::bad_alloc&) {
-    fill_error(err, QF_ERR_OUT_OF_MEMORY, "out of memory");
-    return QF_ERR_OUT_OF_MEMORY;
-  } catch (const std::exception& e) {
-    fill_error(err, QF_ERR_INVALID_ARGUMENT, e.what());
-    return QF_ERR_INVALID_ARGUMENT;
-  } catch (...) {
-    fill_error(err, QF_ERR_INTERNAL, "unknown error in the host");
-    return QF_ERR_INTERNAL;
-  }
-}
-
 template <class T>
 const T& typed_option(qf_session* s, const char* name, const char* type) {
   if (!name) throw ServiceError(QF_ERR_INVALID_ARGUMENT, "option name is NULL");

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "host/options.hpp"
+#include "host/service_guard.hpp"
 #include "quantforge/plugin.h"
 
 namespace qf::host {
@@ -58,16 +59,6 @@ struct qf_session {
 };
 
 namespace qf::host {
-
-// Thrown by host services to return a specific ABI status code.
-class ServiceError : public std::runtime_error {
- public:
-  ServiceError(int32_t code, const std::string& message) : std::runtime_error(message), code_(code) {}
-  int32_t code() const { return code_; }
-
- private:
-  int32_t code_;
-};
 
 const qf_session_api* session_api();
 

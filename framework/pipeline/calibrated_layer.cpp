@@ -124,7 +124,19 @@ DLTensor CalibratedLayer::input_gram(const std::string& short_name, int64_t* tok
 }
 
 at::Tensor CalibratedLayer::run_module(const std::string& module, const at::Tensor& input) {
-  return layer_.run_module(module, input).to(at::kFloat);
+  // Rows are calibration tokens in block order; attention needs them back as whole sequences.
+  const int64_t seqlen = inputs_.size(1);
+  if (input.dim() != 2 || input.size(0) % seqlen != 0)
+    throw host::ServiceError(QF_ERR_INVALID_ARGUMENT,
+                             "run_module(" + module + ") input must be [tokens, in] with tokens a multiple of the " +
+                                 std::to_string(seqlen) + "-token calibration blocks, got " + c10::str(input.sizes()));
+  const at::Tensor blocks = input.view({-1, seqlen, input.size(1)}).to(inputs_.scalar_type());
+  std::vector<at::Tensor> parts;
+  for (int64_t b = 0; b < blocks.size(0); b += chunk_) {
+    const at::Tensor y = layer_.run_module(module, blocks.slice(0, b, std::min(b + chunk_, blocks.size(0))));
+    parts.push_back(y.reshape({-1, y.size(-1)}).to(at::kFloat));
+  }
+  return at::cat(parts, 0);
 }
 
 void CalibratedLayer::scale_previous_op(const std::string& prev_op, const std::vector<std::string>& linears,
@@ -150,32 +162,7 @@ CalibratedLayer& as_calibrated(qf_layer* layer) {
   return *c;
 }
 
-void fill_error(qf_error* err, int32_t code, const std::string& message) {
-  if (!err) return;
-  err->code = code;
-  std::strncpy(err->message, message.c_str(), QF_ERROR_MESSAGE_CAPACITY - 1);
-  err->message[QF_ERROR_MESSAGE_CAPACITY - 1] = '\0';
-}
-
-template <class Body>
-int32_t serve(qf_error* err, Body&& body) noexcept {
-  try {
-    body();
-    return QF_OK;
-  } catch (const host::ServiceError& e) {
-    fill_error(err, e.code(), e.what());
-    return e.code();
-  } catch (const std::bad_alloc&) {
-    fill_error(err, QF_ERR_OUT_OF_MEMORY, "out of memory");
-    return QF_ERR_OUT_OF_MEMORY;
-  } catch (const std::exception& e) {
-    fill_error(err, QF_ERR_INVALID_ARGUMENT, e.what());
-    return QF_ERR_INVALID_ARGUMENT;
-  } catch (...) {
-    fill_error(err, QF_ERR_INTERNAL, "unknown error in the host");
-    return QF_ERR_INTERNAL;
-  }
-}
+using host::serve;
 
 int32_t captured_input(qf_layer* layer, const char* name, DLTensor* out, qf_error* err) {
   return serve(err, [&] { *out = as_calibrated(layer).captured_input(name ? name : ""); });

@@ -36,7 +36,20 @@ at::Tensor calibration_ids(const QuantizeRequest& request, const qf_method_requi
   }
   if (spec.num_samples <= 0 || spec.seqlen <= 1) throw Error("calibration needs num_samples > 0 and seqlen > 1");
   const tok::Tokenizer tokenizer = tok::Tokenizer::from_dir(request.model_dir);
-  const calib::CalibrationSet set = calib::load_calibration(spec, tokenizer);
+  calib::CalibrationSet set;
+  try {
+    set = calib::load_calibration(spec, tokenizer);
+  } catch (const Error& e) {
+    const auto& c = request.recipe.calibration;
+    const bool can_fall_back = c && !c->fallback_dataset.empty() && !request.recipe.dataset_from_cli &&
+                               std::string(e.what()).find("not found") != std::string::npos;
+    if (!can_fall_back) throw;
+    spdlog::warn("{}", e.what());
+    spdlog::warn("using the recipe's fallback calibration dataset '{}' instead (name one with --dataset)",
+                 c->fallback_dataset);
+    spec.dataset = c->fallback_dataset;
+    set = calib::load_calibration(spec, tokenizer);
+  }
   spdlog::info("calibration data: {}", set.description);
   at::Tensor ids = at::empty({static_cast<int64_t>(set.blocks.size()), spec.seqlen}, at::kLong);
   for (size_t b = 0; b < set.blocks.size(); ++b) {

@@ -63,6 +63,7 @@ std::string to_toml(const Recipe& r) {
     os << "seqlen = " << c.seqlen << "\n";
     os << "seed = " << c.seed << "\n";
     os << "dataset_path = " << quote(c.dataset_path) << "\n";
+    if (!c.fallback_dataset.empty()) os << "fallback_dataset = " << quote(c.fallback_dataset) << "\n";
   }
   return os.str();
 }

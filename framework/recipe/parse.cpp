@@ -161,13 +161,14 @@ class Parser {
 
   Calibration calibration(const toml::node& n) {
     const toml::table& t = table(n, "calibration");
-    check_keys(t, "calibration", {"dataset", "num_samples", "seqlen", "seed", "dataset_path"});
+    check_keys(t, "calibration", {"dataset", "num_samples", "seqlen", "seed", "dataset_path", "fallback_dataset"});
     Calibration c;
     opt_string(t, "calibration", "dataset", c.dataset);
     opt_int(t, "calibration", "num_samples", c.num_samples);
     opt_int(t, "calibration", "seqlen", c.seqlen);
     opt_int(t, "calibration", "seed", c.seed);
     opt_string(t, "calibration", "dataset_path", c.dataset_path);
+    opt_string(t, "calibration", "fallback_dataset", c.fallback_dataset);
     return c;
   }
 

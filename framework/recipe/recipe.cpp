@@ -23,7 +23,7 @@ bool operator==(const Layout& a, const Layout& b) {
 bool operator!=(const Layout& a, const Layout& b) { return !(a == b); }
 bool operator==(const Calibration& a, const Calibration& b) {
   return a.dataset == b.dataset && a.num_samples == b.num_samples && a.seqlen == b.seqlen && a.seed == b.seed &&
-         a.dataset_path == b.dataset_path;
+         a.dataset_path == b.dataset_path && a.fallback_dataset == b.fallback_dataset;
 }
 bool operator!=(const Calibration& a, const Calibration& b) { return !(a == b); }
 bool operator==(const Recipe& a, const Recipe& b) {

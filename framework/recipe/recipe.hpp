@@ -66,6 +66,9 @@ struct Calibration {
   int64_t seqlen = 2048;
   int64_t seed = 0;
   std::string dataset_path;
+  // Used, with a warning in the log, only when `dataset` is not found and the user did not name a
+  // dataset on the command line (AWQ: pileval when the user has it, else the bundled text).
+  std::string fallback_dataset;
 };
 bool operator==(const Calibration& a, const Calibration& b);
 bool operator!=(const Calibration& a, const Calibration& b);
@@ -79,6 +82,8 @@ struct Recipe {
   Layout layout;                    // no [layout] table: standalone
   std::optional<Calibration> calibration;
   std::string compute_dtype = "auto";  // "auto" | "fp32" | "bf16"
+  // Set by the CLI when --dataset was given: calibration.fallback_dataset then never applies.
+  bool dataset_from_cli = false;
 };
 // Equal when they would produce the same output: all fields except source_file and the origins.
 bool operator==(const Recipe& a, const Recipe& b);

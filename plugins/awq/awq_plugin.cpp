@@ -183,7 +183,8 @@ class AwqMethod {
       DLTensor in = dl_view(xc), out = dl_view(yc);
       out.data = yc.data_ptr();
       qf_error err{};
-      qf::sdk::check(cal_->run_module(layer.raw(), module.c_str(), &in, &out, &err), err);
+      const int32_t st = cal_->run_module(layer.raw(), module.c_str(), &in, &out, &err);
+      if (st != QF_OK) throw PluginError(st, "host run_module(" + module + ") failed: " + err.message);
     }
     return y.clamp_(-std::numeric_limits<float>::max(), std::numeric_limits<float>::max());
   }

@@ -299,9 +299,10 @@ typedef struct qf_calibration_api {
    * no [tokens, in] matrix is held: what GPTQ's Hessian needs (H = 2/tokens * gram). */
   int32_t (*input_gram)(qf_layer* layer, const char* short_name, DLTensor* gram, int64_t* tokens,
                         qf_error* err);
-  /* Runs a sub-module of the layer ("self_attn", "mlp", or a Linear's short name) on `input`
-   * ([tokens, hidden] fp32) and writes the output into `output`, which the caller allocated with
-   * the right shape ([tokens, out]). */
+  /* Runs a sub-module of the layer ("self_attn", "mlp", or a Linear's short name) with its current
+   * weights on `input` ([tokens, in] fp32, rows in the block order captured_input uses; tokens a
+   * multiple of the calibration block length, since attention sees each block as one sequence) and
+   * writes the output into `output`, which the caller allocated as fp32 [tokens, out]. */
   int32_t (*run_module)(qf_layer* layer, const char* module, const DLTensor* input, DLTensor* output,
                         qf_error* err);
   /* Divides the output channels of the op before the given linears (a norm's weight and bias, or a

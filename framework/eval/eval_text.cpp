@@ -1,0 +1,79 @@
+#include "eval/eval_text.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "calib/data_dirs.hpp"
+#include "calib/text_input.hpp"
+#include "common/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace qf::eval {
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+[[noreturn]] void not_found(const std::string& dataset, const std::vector<fs::path>& dirs,
+                            const std::vector<fs::path>& looked) {
+  std::string msg = "evaluation dataset \"" + dataset + "\" not found.";
+  if (dirs.empty()) {
+    msg += " No data folder to search (none of --dataset-path, $QUANTFORGE_DATA_DIR, <prefix>/share/quantforge/data).";
+  } else {
+    msg += " Looked for:";
+    for (const auto& p : looked) msg += "\n  " + p.string();
+  }
+  msg += "\nPut the file in one of these folders, pass --dataset-path DIR, set QUANTFORGE_DATA_DIR, or pass the "
+         "file itself as --dataset PATH.";
+  throw Error(msg);
+}
+
+}  // namespace
+
+EvalText load_eval_text(const EvalTextSpec& spec) {
+  if (spec.dataset.empty()) throw Error("no evaluation dataset given");
+  const std::string name = lower(spec.dataset);
+  if (name == "wikitext2" || name == "wikitext" || name == "bundled") {
+    std::vector<fs::path> extra = spec.extra_search_dirs;
+    if (spec.use_source_data_dir) extra.emplace_back(QF_SOURCE_DATA_DIR);
+    const std::vector<fs::path> dirs = calib::data_search_dirs(spec.dataset_path, extra);
+    std::vector<fs::path> looked;
+    EvalText t;
+    if (name == "bundled") {
+      t.source = calib::find_in_dirs(dirs, {"calibration/public-domain.txt", "public-domain.txt"}, looked);
+      if (t.source.empty()) not_found(spec.dataset, dirs, looked);
+      t.description = "bundled public-domain text (" + t.source.string() +
+                      "; also the offline calibration default, so not held out for models calibrated on it)";
+    } else {
+      t.source = calib::find_in_dirs(dirs, {"wiki.test.raw", "wikitext-2-raw/wiki.test.raw"}, looked);
+      if (t.source.empty()) not_found(spec.dataset, dirs, looked);
+      t.description = "wikitext2 test split (" + t.source.string() + ", the raw file as one string)";
+    }
+    t.text = calib::read_all(t.source);
+    return t;
+  }
+  const fs::path file(spec.dataset);
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec))
+    throw Error("evaluation dataset \"" + spec.dataset +
+                "\" is neither a known name (wikitext2, bundled) nor an existing file");
+  const std::string fname = lower(file.filename().string());
+  for (const char* json_ext : {".jsonl", ".jsonl.zst", ".jsonl.gz", ".json", ".json.gz"})
+    if (ends_with(fname, json_ext))
+      throw Error("evaluation dataset " + spec.dataset + ": evaluation reads plain text (.txt, .raw, or any text "
+                  "file, optionally .gz/.zst), not JSON records");
+  EvalText t;
+  t.source = file;
+  t.text = calib::read_all(file);
+  t.description = "text file " + file.string();
+  return t;
+}
+
+}  // namespace qf::eval

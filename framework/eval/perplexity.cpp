@@ -1,0 +1,117 @@
+#include "eval/perplexity.hpp"
+
+#include <ATen/Functions.h>
+#include <ATen/TensorOperators.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "common/error.hpp"
+
+namespace qf::eval {
+namespace {
+
+// Final-normed hidden states [B, T, H] of one batch of windows: layers streamed one at a time.
+at::Tensor final_hidden(const model::Model& m, const at::Tensor& ids) {
+  at::Tensor h = m.embed(ids);
+  for (int64_t i = 0; i < m.num_layers(); ++i) h = m.load_layer(i).forward(h);
+  return m.final_norm(h);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double running_ppl(const std::vector<double>& nll) {
+  if (nll.empty()) return 0;
+  double s = 0;
+  for (double x : nll) s += x;
+  return std::exp(s / static_cast<double>(nll.size()));
+}
+
+}  // namespace
+
+PerplexityResult evaluate_perplexity(const model::Model& model, const model::Model* base,
+                                     const std::vector<int32_t>& tokens, const PerplexityOptions& opt,
+                                     const ProgressFn& progress) {
+  const int64_t L = opt.seqlen;
+  if (L < 2) throw Error("--seqlen must be at least 2 (got " + std::to_string(L) + ")");
+  if (opt.batch < 1) throw Error("--batch must be at least 1");
+  const int64_t vocab = model.config().vocab_size;
+  if (base && base->config().vocab_size != vocab)
+    throw Error("the base model's vocabulary (" + std::to_string(base->config().vocab_size) +
+                ") differs from the model's (" + std::to_string(vocab) + "): KL divergence needs the same tokens");
+  const int64_t n_tokens = static_cast<int64_t>(tokens.size());
+  int64_t n = n_tokens / L;
+  if (n == 0)
+    throw Error("the text has " + std::to_string(n_tokens) + " tokens, fewer than one window of " + std::to_string(L) +
+                " (lower --seqlen)");
+  if (opt.max_windows > 0) n = std::min(n, opt.max_windows);
+
+  PerplexityResult r;
+  r.windows = n;
+  r.seqlen = L;
+  r.stream_tokens = n_tokens;
+  r.scored = n * (L - 1);
+  r.has_base = base != nullptr;
+  const auto t0 = std::chrono::steady_clock::now();
+  const at::Tensor all = at::from_blob(const_cast<int32_t*>(tokens.data()), {n * L}, at::kInt).to(at::kLong);
+  double kl_sum = 0, kl_max = 0;
+  int64_t agree = 0;
+
+  for (int64_t w0 = 0; w0 < n; w0 += opt.batch) {
+    const int64_t b = std::min(opt.batch, n - w0);
+    const at::Tensor ids = all.narrow(0, w0 * L, b * L).view({b, L});
+    const at::Tensor hm = final_hidden(model, ids);
+    const at::Tensor hb = base ? final_hidden(*base, ids) : at::Tensor();
+    const int64_t chunk = std::max<int64_t>(1, std::min(L - 1, opt.logits_chunk_floats / std::max<int64_t>(1, b * vocab)));
+    at::Tensor nll = at::zeros({b}, at::kDouble), base_nll = at::zeros({b}, at::kDouble);
+    for (int64_t p0 = 0; p0 < L - 1; p0 += chunk) {
+      const int64_t len = std::min(chunk, L - 1 - p0);
+      const at::Tensor target = ids.narrow(1, p0 + 1, len).unsqueeze(-1);  // [b, len, 1]
+      const at::Tensor lpm = at::log_softmax(model.lm_head(hm.narrow(1, p0, len)), -1);  // fp32 [b, len, V]
+      nll -= lpm.gather(-1, target).squeeze(-1).to(at::kDouble).sum(1);
+      if (base) {
+        const at::Tensor lpb = at::log_softmax(base->lm_head(hb.narrow(1, p0, len)), -1);
+        base_nll -= lpb.gather(-1, target).squeeze(-1).to(at::kDouble).sum(1);
+        const at::Tensor kl = (lpb.exp() * (lpb - lpm)).sum(-1);  // [b, len]
+        kl_sum += kl.to(at::kDouble).sum().item<double>();
+        kl_max = std::max(kl_max, static_cast<double>(kl.max().item<float>()));
+        agree += (lpb.argmax(-1) == lpm.argmax(-1)).sum().item<int64_t>();
+      }
+    }
+    nll /= static_cast<double>(L - 1);
+    base_nll /= static_cast<double>(L - 1);
+    for (int64_t i = 0; i < b; ++i) {
+      r.window_nll.push_back(nll[i].item<double>());
+      if (base) r.base_window_nll.push_back(base_nll[i].item<double>());
+    }
+    if (progress) {
+      PerplexityProgress p;
+      p.done = w0 + b;
+      p.total = n;
+      p.seconds = seconds_since(t0);
+      p.ppl = running_ppl(r.window_nll);
+      p.base_ppl = running_ppl(r.base_window_nll);
+      progress(p);
+    }
+  }
+  double s = 0;
+  for (double x : r.window_nll) s += x;
+  r.mean_nll = s / static_cast<double>(n);
+  r.ppl = std::exp(r.mean_nll);
+  if (base) {
+    double sb = 0;
+    for (double x : r.base_window_nll) sb += x;
+    r.base_mean_nll = sb / static_cast<double>(n);
+    r.base_ppl = std::exp(r.base_mean_nll);
+    r.kl_mean = kl_sum / static_cast<double>(r.scored);
+    r.kl_max = kl_max;
+    r.top1_agreement = static_cast<double>(agree) / static_cast<double>(r.scored);
+  }
+  r.seconds = seconds_since(t0);
+  return r;
+}
+
+}  // namespace qf::eval
