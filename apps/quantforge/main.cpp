@@ -19,6 +19,7 @@ const char* kUsage =
 }  // namespace
 
 int main(int argc, char** argv) {
+  qf::cli::ensure_openblas_coretype(argv);
   qf::cli::prefer_avx512_kernels();
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::cout << kUsage;
