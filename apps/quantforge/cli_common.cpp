@@ -38,6 +38,7 @@ void add_recipe_options(po::options_description& desc) {
       ("zero_point", po::value<std::string>(), "asymmetric grid with a zero point (true/false)")
       ("quant_config", po::value<std::string>(), "JSON or TOML file with AutoAWQ or GPTQ keys")
       ("dataset", po::value<std::string>(), "calibration dataset name or path")
+      ("dataset-path", po::value<std::string>(), "folder searched first for calibration datasets")
       ("num_samples", po::value<std::string>(), "calibration blocks")
       ("seqlen", po::value<std::string>(), "tokens per calibration block")
       ("seed", po::value<std::string>(), "calibration sampling seed")
@@ -111,13 +112,15 @@ recipe::Recipe resolve_recipe(const po::variables_map& vm, const host::PluginReg
     override_method_option(r, declared, flag, recipe::parse_cli_value(vm[flag].as<std::string>()),
                            std::string("--") + flag);
   }
-  const bool any_calibration = vm.count("dataset") || vm.count("num_samples") || vm.count("seqlen") || vm.count("seed");
+  const bool any_calibration = vm.count("dataset") || vm.count("dataset-path") || vm.count("num_samples") ||
+                               vm.count("seqlen") || vm.count("seed");
   if (any_calibration) {
     if (!r.calibration) r.calibration = recipe::Calibration{};
     if (vm.count("dataset")) {
       r.calibration->dataset = vm["dataset"].as<std::string>();
       r.dataset_from_cli = true;
     }
+    if (vm.count("dataset-path")) r.calibration->dataset_path = vm["dataset-path"].as<std::string>();
     if (vm.count("num_samples"))
       r.calibration->num_samples = as_int(recipe::parse_cli_value(vm["num_samples"].as<std::string>()), "--num_samples");
     if (vm.count("seqlen"))
