@@ -58,19 +58,6 @@ std::string resolve_protocol(const std::string& requested, const std::vector<std
               list + ")");
 }
 
-[[noreturn]] void not_found(const std::string& dataset, const std::vector<fs::path>& dirs,
-                            const std::vector<fs::path>& looked) {
-  std::string msg = "calibration dataset \"" + dataset + "\" not found.";
-  if (dirs.empty()) {
-    msg += " No data folder to search (none of --dataset-path, $QUANTFORGE_DATA_DIR, <prefix>/share/quantforge/data).";
-  } else {
-    msg += " Looked for:";
-    for (const auto& p : looked) msg += "\n  " + p.string();
-  }
-  msg += "\nPut the file in one of these folders, pass --dataset-path DIR, set QUANTFORGE_DATA_DIR, or pass the "
-         "file itself as --dataset PATH.";
-  throw Error(msg);
-}
 
 std::string blocks_summary(const Blocks& blocks, int64_t seqlen) {
   return str(static_cast<int64_t>(blocks.size())) + " x " + str(seqlen) + " tokens";
@@ -247,7 +234,7 @@ CalibrationSet load_calibration(const CalibrationSpec& spec, const qf::tok::Toke
                                          {"wiki.train.raw", "wikitext-2-raw/wiki.train.raw", "wiki.valid.raw",
                                           "wikitext-2-raw/wiki.valid.raw"},
                                          looked);
-      if (file.empty()) not_found(spec.dataset, dirs, looked);
+      if (file.empty()) throw_dataset_not_found("calibration", spec.dataset, dirs, looked);
       const bool train = file.filename() == "wiki.train.raw";
       return run_wikitext2(file, train ? "train split, as the reference"
                                        : "validation split: wiki.train.raw not found, the project calibrates on "
@@ -256,7 +243,7 @@ CalibrationSet load_calibration(const CalibrationSpec& spec, const qf::tok::Toke
     }
     if (name == "bundled") {
       const fs::path file = find_in_dirs(dirs, {"calibration/public-domain.txt", "public-domain.txt"}, looked);
-      if (file.empty()) not_found(spec.dataset, dirs, looked);
+      if (file.empty()) throw_dataset_not_found("calibration", spec.dataset, dirs, looked);
       resolve_protocol(spec.protocol, {"gptq"}, "the bundled text");
       return run_windows(read_all(file), file, "bundled public-domain text (QuantForge data/calibration, excerpts of "
                                                "Austen, the King James Bible and the World English Bible)",
@@ -270,7 +257,7 @@ CalibrationSet load_calibration(const CalibrationSpec& spec, const qf::tok::Toke
         }
       }
       const fs::path file = find_glob_in_dirs(dirs, patterns, looked);
-      if (file.empty()) not_found(spec.dataset, dirs, looked);
+      if (file.empty()) throw_dataset_not_found("calibration", spec.dataset, dirs, looked);
       const std::string protocol = resolve_protocol(spec.protocol, {"awq", "c4"}, "pileval");
       return protocol == "awq" ? run_awq(file, "pileval", spec, tok) : run_c4(file, "pileval", spec, tok);
     }
@@ -282,7 +269,7 @@ CalibrationSet load_calibration(const CalibrationSpec& spec, const qf::tok::Toke
       }
     }
     const fs::path file = find_in_dirs(dirs, rels, looked);
-    if (file.empty()) not_found(spec.dataset, dirs, looked);
+    if (file.empty()) throw_dataset_not_found("calibration", spec.dataset, dirs, looked);
     const std::string protocol = resolve_protocol(spec.protocol, {"c4", "gptq", "optimum", "awq"}, "c4");
     return protocol == "awq" ? run_awq(file, "c4", spec, tok) : run_c4(file, "c4", spec, tok);
   }

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <system_error>
 
+#include "common/error.hpp"
+
 namespace qf::calib {
 namespace fs = std::filesystem;
 
@@ -93,6 +95,21 @@ fs::path find_glob_in_dirs(const std::vector<fs::path>& dirs, const std::vector<
     }
   }
   return {};
+}
+
+void throw_dataset_not_found(const std::string& kind, const std::string& dataset,
+                             const std::vector<std::filesystem::path>& dirs,
+                             const std::vector<std::filesystem::path>& looked) {
+  std::string msg = kind + " dataset \"" + dataset + "\" not found.";
+  if (dirs.empty()) {
+    msg += " No data folder to search (none of --dataset-path, $QUANTFORGE_DATA_DIR, <prefix>/share/quantforge/data).";
+  } else {
+    msg += " Looked for:";
+    for (const auto& p : looked) msg += "\n  " + p.string();
+  }
+  msg += "\nPut the file in one of these folders, pass --dataset-path DIR, set QUANTFORGE_DATA_DIR, or pass the "
+         "file itself as --dataset PATH.";
+  throw Error(msg);
 }
 
 }  // namespace qf::calib

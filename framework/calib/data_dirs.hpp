@@ -26,4 +26,10 @@ std::filesystem::path find_glob_in_dirs(const std::vector<std::filesystem::path>
                                         const std::vector<std::string>& rel_patterns,
                                         std::vector<std::filesystem::path>& looked);
 
+// Throws qf::Error: `<kind> dataset "<dataset>" not found`, every path looked at, and how to fix it.
+// `kind` is "calibration" or "evaluation".
+[[noreturn]] void throw_dataset_not_found(const std::string& kind, const std::string& dataset,
+                                          const std::vector<std::filesystem::path>& dirs,
+                                          const std::vector<std::filesystem::path>& looked);
+
 }  // namespace qf::calib

@@ -21,19 +21,6 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-[[noreturn]] void not_found(const std::string& dataset, const std::vector<fs::path>& dirs,
-                            const std::vector<fs::path>& looked) {
-  std::string msg = "evaluation dataset \"" + dataset + "\" not found.";
-  if (dirs.empty()) {
-    msg += " No data folder to search (none of --dataset-path, $QUANTFORGE_DATA_DIR, <prefix>/share/quantforge/data).";
-  } else {
-    msg += " Looked for:";
-    for (const auto& p : looked) msg += "\n  " + p.string();
-  }
-  msg += "\nPut the file in one of these folders, pass --dataset-path DIR, set QUANTFORGE_DATA_DIR, or pass the "
-         "file itself as --dataset PATH.";
-  throw Error(msg);
-}
 
 }  // namespace
 
@@ -48,12 +35,12 @@ EvalText load_eval_text(const EvalTextSpec& spec) {
     EvalText t;
     if (name == "bundled") {
       t.source = calib::find_in_dirs(dirs, {"calibration/public-domain.txt", "public-domain.txt"}, looked);
-      if (t.source.empty()) not_found(spec.dataset, dirs, looked);
+      if (t.source.empty()) calib::throw_dataset_not_found("evaluation", spec.dataset, dirs, looked);
       t.description = "bundled public-domain text (" + t.source.string() +
                       "; also the offline calibration default, so not held out for models calibrated on it)";
     } else {
       t.source = calib::find_in_dirs(dirs, {"wiki.test.raw", "wikitext-2-raw/wiki.test.raw"}, looked);
-      if (t.source.empty()) not_found(spec.dataset, dirs, looked);
+      if (t.source.empty()) calib::throw_dataset_not_found("evaluation", spec.dataset, dirs, looked);
       t.description = "wikitext2 test split (" + t.source.string() + ", the raw file as one string)";
     }
     t.text = calib::read_all(t.source);
