@@ -6,12 +6,20 @@
 #include <dlfcn.h>
 
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "eval/quant_scheme.hpp"
+#include "eval/quantized_source.hpp"
+#include "model/weight_source.hpp"
 #include "quantforge/packing.hpp"
 #include "quantforge/plugin.h"
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -285,4 +293,60 @@ TEST_CASE("gptq plugin errors: no calibration service, bits=3, hopeless Hessian"
   CHECK(std::string(err.message).find("qf.calibration/1") != std::string::npos);
   vt->destroy(inst);
   g_mock = nullptr;
+}
+
+TEST_CASE("what the gptq plugin emits reads back through our loader to exactly the fake-quantized weights",
+          "[gptq][plugin][readback]") {
+  struct Case {
+    const char* bits;
+    const char* group;
+    const char* sym;
+    const char* desc_act;
+    const char* scheme;
+  };
+  const Case c = GENERATE(Case{"8", "32", "true", "false", "GPTQ v1 8-bit g32"},
+                          Case{"4", "32", "false", "true", "GPTQ v2 4-bit g32"},
+                          Case{"2", "-1", "true", "false", "GPTQ v1 2-bit per-row"},
+                          Case{"4", "64", "true", "true", "GPTQ v1 4-bit g64"});
+  INFO(c.scheme);
+  const qf_plugin_descriptor* d = load_plugin();
+  const auto* vt = static_cast<const qf_method_vtable*>(d->get_interface(QF_METHOD_INTERFACE_ID));
+  Mock m = make_mock();
+  m.options["bits"] = c.bits;
+  m.options["group_size"] = c.group;
+  m.options["sym"] = c.sym;
+  m.options["desc_act"] = c.desc_act;
+  g_mock = &m;
+  void* inst = nullptr;
+  qf_error err{};
+  REQUIRE(vt->create(&kApi, reinterpret_cast<qf_session*>(&m), &inst, &err) == QF_OK);
+  REQUIRE(vt->quantize_layer(inst, reinterpret_cast<qf_layer*>(&m), 0, 1, &err) == QF_OK);
+  REQUIRE(vt->finish(inst, &err) == QF_OK);
+  vt->destroy(inst);
+  g_mock = nullptr;
+
+  // The emitted tensors as a checkpoint file, then the evaluation loader's view of it.
+  const fs::path dir = fs::temp_directory_path() / "qf_gptq_readback";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::vector<qf::st::TensorRef> refs;
+  for (const auto& [name, e] : m.emitted) {
+    const qf::st::DType dt = e.dtype.code == kDLFloat ? qf::st::DType::F16 : qf::st::DType::I32;
+    REQUIRE(e.dtype.bits == (e.dtype.code == kDLFloat ? 16 : 32));
+    refs.push_back({name, dt, e.shape, e.bytes.data(), e.bytes.size()});
+  }
+  qf::st::write_file(dir / "model.safetensors", refs);
+  const auto scheme = qf::eval::parse_quant_scheme(nlohmann::json::parse(m.config), "quantization_config");
+  CHECK(scheme.describe() == c.scheme);
+  const qf::eval::QuantizedSource source(
+      std::make_shared<qf::model::CheckpointSource>(qf::st::Checkpoint::open(dir)), scheme);
+  for (const auto& l : m.linears) {
+    const std::string name = "model.layers.0." + l.short_name + ".weight";
+    INFO(name);
+    REQUIRE(source.is_packed(name));
+    const at::Tensor w = source.borrow(name);
+    CHECK(w.scalar_type() == at::kFloat);
+    CHECK(at::equal(w, l.weight));  // bit for bit: the weight the plugin wrote back for the next group
+  }
+  fs::remove_all(dir);
 }
