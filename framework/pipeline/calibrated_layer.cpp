@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <chrono>
 #include <cstring>
 
 #include "common/error.hpp"
@@ -20,8 +21,8 @@ uint32_t sequential_group_of(const model::Architecture& arch, const std::string&
 }  // namespace
 
 CalibratedLayer::CalibratedLayer(model::DecoderLayer& layer, const model::Architecture& arch, const at::Tensor& inputs,
-                                 std::string prefix, int64_t chunk)
-    : layer_(layer), inputs_(inputs), prefix_(std::move(prefix)), chunk_(std::max<int64_t>(1, chunk)) {
+                                 std::string prefix, int64_t chunk, PhaseTimes* phases)
+    : layer_(layer), inputs_(inputs), prefix_(std::move(prefix)), chunk_(std::max<int64_t>(1, chunk)), phases_(phases) {
   for (const auto& l : layer_.linears())
     linears_.push_back(host::LinearDesc{prefix_ + l.name, l.name, l.in_features, l.out_features, l.has_bias,
                                         sequential_group_of(arch, l.name)});
@@ -75,21 +76,34 @@ void CalibratedLayer::write_weight(const std::string& short_name, const DLTensor
   stale();
 }
 
+std::vector<std::string> CalibratedLayer::capture_each_chunk(const std::string& short_name,
+                                                             const std::function<void(const at::Tensor&)>& use) {
+  std::vector<std::string> sharing;
+  for (int64_t b = 0; b < inputs_.size(0); b += chunk_) {
+    const at::Tensor x = inputs_.slice(0, b, std::min(b + chunk_, inputs_.size(0)));
+    bool reached = false;
+    try {
+      layer_.forward(x, [&](const std::vector<std::string>& names, const at::Tensor& input) {
+        if (std::find(names.begin(), names.end(), short_name) == names.end()) return;
+        sharing = names;
+        reached = true;
+        use(input.reshape({-1, input.size(-1)}));
+        throw model::StopForward{};  // the rest of the layer is not needed for this input
+      });
+    } catch (const model::StopForward&) {
+    }
+    QF_ASSERT(reached, "the forward never reached linear " + short_name);
+  }
+  return sharing;
+}
+
 DLTensor CalibratedLayer::captured_input(const std::string& short_name) {
   find(short_name);
   auto it = captured_.find(short_name);
   if (it != captured_.end()) return view_of(it->second);
-  std::vector<std::string> sharing;
+  ScopedPhase timed(phases_, "capture forwards");
   std::vector<at::Tensor> parts;
-  for (int64_t b = 0; b < inputs_.size(0); b += chunk_) {
-    const at::Tensor x = inputs_.slice(0, b, std::min(b + chunk_, inputs_.size(0)));
-    layer_.forward(x, [&](const std::vector<std::string>& names, const at::Tensor& input) {
-      if (std::find(names.begin(), names.end(), short_name) == names.end()) return;
-      sharing = names;
-      parts.push_back(input.reshape({-1, input.size(-1)}).to(at::kFloat));
-    });
-  }
-  QF_ASSERT(!parts.empty(), "the forward never reached linear " + short_name);
+  const auto sharing = capture_each_chunk(short_name, [&](const at::Tensor& x) { parts.push_back(x.to(at::kFloat)); });
   const at::Tensor all = at::cat(parts, 0).contiguous();
   for (const auto& n : sharing) captured_[n] = all;
   return view_of(captured_.at(short_name));
@@ -102,16 +116,19 @@ DLTensor CalibratedLayer::input_gram(const std::string& short_name, int64_t* tok
     // Stream the tokens: only one chunk's inputs are alive at a time.
     at::Tensor gram = at::zeros({d.in_features, d.in_features}, at::kFloat);
     int64_t count = 0;
-    std::vector<std::string> sharing;
-    for (int64_t b = 0; b < inputs_.size(0); b += chunk_) {
-      const at::Tensor x = inputs_.slice(0, b, std::min(b + chunk_, inputs_.size(0)));
-      layer_.forward(x, [&](const std::vector<std::string>& names, const at::Tensor& input) {
-        if (std::find(names.begin(), names.end(), short_name) == names.end()) return;
-        sharing = names;
-        const at::Tensor flat = input.reshape({-1, input.size(-1)}).to(at::kFloat);
-        gram.addmm_(flat.t(), flat);
-        count += flat.size(0);
-      });
+    double gram_seconds = 0.0;
+    const auto start = std::chrono::steady_clock::now();
+    const auto sharing = capture_each_chunk(short_name, [&](const at::Tensor& x) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const at::Tensor flat = x.to(at::kFloat);
+      gram.addmm_(flat.t(), flat);
+      count += flat.size(0);
+      gram_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    });
+    if (phases_) {
+      phases_->add("Gram accumulation (fp32)", gram_seconds);
+      phases_->add("capture forwards",
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() - gram_seconds);
     }
     for (const auto& n : sharing) {
       grams_[n] = gram;
@@ -130,6 +147,7 @@ at::Tensor CalibratedLayer::run_module(const std::string& module, const at::Tens
     throw host::ServiceError(QF_ERR_INVALID_ARGUMENT,
                              "run_module(" + module + ") input must be [tokens, in] with tokens a multiple of the " +
                                  std::to_string(seqlen) + "-token calibration blocks, got " + c10::str(input.sizes()));
+  ScopedPhase timed(phases_, "module forwards (run_module)");
   const at::Tensor blocks = input.view({-1, seqlen, input.size(1)}).to(inputs_.scalar_type());
   std::vector<at::Tensor> parts;
   for (int64_t b = 0; b < blocks.size(0); b += chunk_) {

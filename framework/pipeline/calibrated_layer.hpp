@@ -10,15 +10,17 @@
 
 #include "host/session.hpp"
 #include "model/decoder_layer.hpp"
+#include "pipeline/phase_times.hpp"
 
 namespace qf::pipeline {
 
 class CalibratedLayer final : public qf_layer {
  public:
   // `inputs`: [blocks, seqlen, hidden] hidden states entering the layer (compute dtype).
-  // `chunk`: blocks per forward, bounding activation memory.
+  // `chunk`: blocks per forward, bounding activation memory. `phases` (optional) receives the time
+  // spent in capture forwards, Gram accumulation and module forwards.
   CalibratedLayer(model::DecoderLayer& layer, const model::Architecture& arch, const at::Tensor& inputs,
-                  std::string prefix, int64_t chunk);
+                  std::string prefix, int64_t chunk, PhaseTimes* phases = nullptr);
 
   const std::vector<host::LinearDesc>& linears() const override { return linears_; }
   DLTensor read_weight(const std::string& short_name) override;
@@ -44,11 +46,16 @@ class CalibratedLayer final : public qf_layer {
  private:
   const host::LinearDesc& find(const std::string& short_name) const;
   void stale();
+  // Forwards every chunk of the inputs only as far as `short_name`'s input, handing that input
+  // ([tokens, in], compute dtype) to `use`; returns the names of the linears sharing it.
+  std::vector<std::string> capture_each_chunk(const std::string& short_name,
+                                              const std::function<void(const at::Tensor&)>& use);
 
   model::DecoderLayer& layer_;
   at::Tensor inputs_;
   std::string prefix_;
   int64_t chunk_;
+  PhaseTimes* phases_;
   std::vector<host::LinearDesc> linears_;
   std::vector<model::ScalingGroup> groups_;
   std::vector<std::vector<const char*>> group_names_;

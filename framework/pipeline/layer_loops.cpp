@@ -1,6 +1,8 @@
 #include "pipeline/layer_loops.hpp"
 
 #include <ATen/ATen.h>
+
+#include <optional>
 #include <spdlog/spdlog.h>
 
 #include "common/error.hpp"
@@ -18,6 +20,7 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 
 void call_quantize_layer(const LayerLoop& loop, qf_layer* layer, int64_t i) {
   const auto& m = loop.method;
+  ScopedPhase timed(&loop.run.phases, "method quantize_layer (incl. host services)");
   host::call_plugin(m.plugin().name(), "quantize_layer " + std::to_string(i), [&](qf_error* err) {
     return m.plugin().method()->quantize_layer(m.object(), layer, static_cast<uint32_t>(i),
                                                static_cast<uint32_t>(loop.layers), err);
@@ -64,13 +67,22 @@ void quantize_calibrated(const LayerLoop& loop, const model::Model& model, at::T
   for (int64_t i = 0; i < loop.layers; ++i) {
     if (loop.run.cancelled()) throw Error("cancelled by the user");
     const auto t0 = Clock::now();
-    model::DecoderLayer resident = model.load_layer(i);
+    std::optional<model::DecoderLayer> loaded;
+    {
+      ScopedPhase timed(&loop.run.phases, "layer loads");
+      loaded.emplace(model.load_layer(i));
+    }
+    model::DecoderLayer& resident = *loaded;
     const std::string prefix = loop.arch.layer_prefix + std::to_string(i) + ".";
-    CalibratedLayer layer(resident, loop.arch, hidden, prefix, chunk);
+    CalibratedLayer layer(resident, loop.arch, hidden, prefix, chunk, &loop.run.phases);
+    auto propagate = [&] {
+      ScopedPhase timed(&loop.run.phases, "propagation forwards");
+      return layer.forward_all();
+    };
     at::Tensor next;
-    if (!propagate_quantized) next = layer.forward_all();
+    if (!propagate_quantized) next = propagate();
     call_quantize_layer(loop, &layer, i);
-    if (propagate_quantized) next = layer.forward_all();
+    if (propagate_quantized) next = propagate();
 
     for (const auto& name : loop.ckpt.names()) {
       if (name.rfind(prefix, 0) != 0 || layer.replaced().count(name)) continue;

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -64,6 +67,26 @@ uint64_t file_size_or_zero(const fs::path& p) {
   return ec ? 0 : n;
 }
 
+
+double peak_rss_gib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / (1024.0 * 1024.0);  // ru_maxrss is in KiB on Linux
+}
+
+// One line per phase; the method's own work is its time minus the host services it called.
+void log_phases(const PhaseTimes& phases, double total) {
+  const double services = phases.get("capture forwards") + phases.get("Gram accumulation (fp32)") +
+                          phases.get("module forwards (run_module)");
+  const double method = phases.get("method quantize_layer (incl. host services)");
+  // Emits from inside quantize_layer are counted in both; layer-loop emits of unchanged tensors are small.
+  spdlog::info("time by phase (total {:.1f}s, peak RSS {:.2f} GiB):", total, peak_rss_gib());
+  for (const auto& [name, seconds] : phases.totals())
+    spdlog::info("  {:<45} {:8.1f}s {:5.1f}%", name, seconds, 100.0 * seconds / std::max(total, 1e-9));
+  if (method > 0)
+    spdlog::info("  {:<45} {:8.1f}s {:5.1f}%", "method's own work (method minus services)", method - services,
+                 100.0 * (method - services) / std::max(total, 1e-9));
+}
 
 struct Prepared {
   model::ModelConfig config;
@@ -159,10 +182,15 @@ QuantizeSummary quantize(const QuantizeRequest& request, const host::PluginRegis
     run.calibrated = true;
     const model::ComputeOptions compute = compute_options(request.recipe.compute_dtype);
     const model::Model model(p.config, std::make_shared<model::CheckpointSource>(ckpt), compute);
-    const at::Tensor ids = calibration_ids(request, req, p.config);
+    at::Tensor ids, hidden;
+    {
+      ScopedPhase timed(&run.phases, "calibration data (read, tokenize, embed)");
+      ids = calibration_ids(request, req, p.config);
+      hidden = model.embed(ids);
+    }
     spdlog::info("calibration: {} blocks x {} tokens, compute {}", ids.size(0), ids.size(1),
                  compute.dtype == at::kBFloat16 ? "bf16" : "fp32");
-    quantize_calibrated(loop, model, model.embed(ids), req.propagate_quantized, calibration_chunk(ids, p.config));
+    quantize_calibrated(loop, model, std::move(hidden), req.propagate_quantized, calibration_chunk(ids, p.config));
   } else {
     quantize_from_checkpoint(loop, source);
   }
@@ -174,9 +202,12 @@ QuantizeSummary quantize(const QuantizeRequest& request, const host::PluginRegis
   host::call_plugin(p.method->name(), "finish", [&](qf_error* err) { return mv->finish(method.object(), err); });
   if (run.quant_config().empty())
     throw Error("method '" + p.method->name() + "' finished without setting a quantization_config (a plugin bug)");
-  for (auto& f : run.formats)
-    host::call_plugin(f->plugin().name(), "finish",
-                      [&](qf_error* err) { return f->plugin().format()->finish(f->object(), err); });
+  {
+    ScopedPhase timed(&run.phases, "format finish (write shards, index)");
+    for (auto& f : run.formats)
+      host::call_plugin(f->plugin().name(), "finish",
+                        [&](qf_error* err) { return f->plugin().format()->finish(f->object(), err); });
+  }
 
   const CreateOutput create = [&](const std::string& name) { return tx.create(name); };
   if (p.layout.copy_model_files) {
@@ -190,9 +221,13 @@ QuantizeSummary quantize(const QuantizeRequest& request, const host::PluginRegis
   summary.destination = p.layout.destination;
   summary.layers = layers;
   for (const auto& f : ckpt.files()) summary.input_weight_bytes += file_size_or_zero(f->path());
-  summary.files = tx.commit();
+  {
+    ScopedPhase timed(&run.phases, "commit (rename into place)");
+    summary.files = tx.commit();
+  }
   for (const auto& shard : run.shards()) summary.output_weight_bytes += file_size_or_zero(p.layout.destination / shard);
   summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  log_phases(run.phases, summary.seconds);
   return summary;
 }
 

@@ -10,6 +10,7 @@
 
 #include "host/output_transaction.hpp"
 #include "host/session.hpp"
+#include "pipeline/phase_times.hpp"
 #include "pipeline/plugin_instance.hpp"
 #include "common/error.hpp"
 #include <nlohmann/json.hpp>
@@ -26,11 +27,13 @@ class Run final : public host::RunServices {
   const void* extension(const std::string& id) override;
 
   std::vector<std::unique_ptr<PluginInstance>> formats;
+  PhaseTimes phases;
 
   bool progress(const std::string&, uint64_t, uint64_t) override { return !(cancel_ && cancel_->load()); }
 
   void emit_tensor(const std::string& name, const DLTensor& tensor) override {
     if (!emitted_.insert(name).second) throw Error("tensor '" + name + "' was emitted twice");
+    ScopedPhase timed(&phases, "emit to formats");
     for (auto& f : formats) {
       host::call_plugin(f->plugin().name(), "add_tensor(" + name + ")", [&](qf_error* err) {
         return f->plugin().format()->add_tensor(f->object(), name.c_str(), &tensor, err);

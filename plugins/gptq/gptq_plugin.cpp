@@ -138,6 +138,8 @@ class GptqMethod {
          << ", \"static_groups\": " << b(o_.static_groups) << ", \"checkpoint_format\": \"" << fmt
          << "\", \"format\": \"" << fmt << "\", \"meta\": {\"quantizer\": [\"quantforge:0.1.0\"]}}";
     session_.set_quantization_config(json.str());
+    qf::sdk::log(QF_LOG_INFO, "gptq: totals " + num(t_gram_, "%.1f") + " s waiting for Hessian inputs (host), " +
+                                  num(t_solve_, "%.1f") + " s solve, " + num(t_pack_, "%.1f") + " s pack+emit");
   }
 
  private:
@@ -178,6 +180,9 @@ class GptqMethod {
     emit(l.name + ".scales", r.scales.t().contiguous().to(at::kHalf));
     emit(l.name + ".g_idx", r.g_idx);
     const double pack_seconds = seconds_since(t1);
+    t_gram_ += gram_seconds;
+    t_solve_ += solve_seconds;
+    t_pack_ += pack_seconds;
 
     std::string extra;
     if (r.damp_retries > 0) extra += " damp_percent=" + num(r.damp_percent_used, "%.4g");
@@ -200,6 +205,7 @@ class GptqMethod {
   qf::gptq::SolverOptions o_;
   bool true_sequential_ = true;
   bool rtn_fallback_ = false;
+  double t_gram_ = 0, t_solve_ = 0, t_pack_ = 0;
 };
 
 const qf_option_desc kOptions[] = {

@@ -4,9 +4,9 @@
 // the fp32 logits unchanged. Covers every kind of scaling group our architectures have: norm -> q/k/v
 // (Llama/Mistral/Qwen2 with bias/Qwen3 with q/k norms), LayerNorm with bias (OPT), v -> o (OPT, no
 // GQA), up -> down and fc1 -> fc2.
-#include <catch2/catch.hpp>
+#include <ATen/ATen.h>  // before Catch: c10 logging defines CHECK too
 
-#include <ATen/ATen.h>
+#include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <map>

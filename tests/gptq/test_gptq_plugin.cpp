@@ -16,6 +16,8 @@
 #include "eval/quant_scheme.hpp"
 #include "eval/quantized_source.hpp"
 #include "model/weight_source.hpp"
+#include "safetensors/reader.hpp"
+#include "safetensors/writer.hpp"
 #include "quantforge/packing.hpp"
 #include "quantforge/plugin.h"
 

@@ -8,6 +8,8 @@
 //   AWQ  4-bit g128 (GEMM)   below RTN 4-bit g128 asym   (AWQ stores fp16 scales, as the golden does)
 // Calibration is smaller than the defaults (GPTQ 64 blocks, AWQ 32 documents) to keep the test in a
 // few minutes on 2 cores; the figures are printed so the note can record them.
+#include <ATen/ATen.h>  // before Catch: c10 logging defines CHECK too
+
 #include <catch2/catch.hpp>
 
 #include <sys/wait.h>
