@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -27,7 +28,9 @@ double gflops(int64_t m, int64_t k, int64_t n, at::ScalarType dt) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 3 && !std::strcmp(argv[1], "--threads")) at::set_num_threads(std::stoi(argv[2]));
+  at::set_num_threads(argc == 3 && !std::strcmp(argv[1], "--threads")
+                          ? std::stoi(argv[2])
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   std::printf("matmul ceiling (%d threads): forward GEMM [8192x896]x[896x4864] fp32 %.0f GFLOP/s, bf16 %.0f GFLOP/s; "
               "Gram [4864x8192]x[8192x4864] fp32 %.0f GFLOP/s\n",
               at::get_num_threads(), gflops(8192, 896, 4864, at::kFloat), gflops(8192, 896, 4864, at::kBFloat16),

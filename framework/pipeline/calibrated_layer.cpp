@@ -7,6 +7,7 @@
 
 #include "common/error.hpp"
 #include "pipeline/dl_views.hpp"
+#include "pipeline/gram.hpp"
 
 namespace qf::pipeline {
 namespace {
@@ -120,9 +121,8 @@ DLTensor CalibratedLayer::input_gram(const std::string& short_name, int64_t* tok
     const auto start = std::chrono::steady_clock::now();
     const auto sharing = capture_each_chunk(short_name, [&](const at::Tensor& x) {
       const auto t0 = std::chrono::steady_clock::now();
-      const at::Tensor flat = x.to(at::kFloat);
-      gram.addmm_(flat.t(), flat);
-      count += flat.size(0);
+      accumulate_gram(gram, x);
+      count += x.size(0);
       gram_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     });
     if (phases_) {

@@ -9,9 +9,11 @@
 
 namespace qf::pipeline {
 
-model::ComputeOptions compute_options(const std::string& recipe_dtype) {
+model::ComputeOptions compute_options(const std::string& recipe_dtype, const std::string& checkpoint_dtype) {
+  const model::AutoDtype choice = model::choose_compute_dtype(recipe_dtype, checkpoint_dtype);
+  spdlog::info("layer forwards in {} ({})", choice.dtype == at::kBFloat16 ? "bf16" : "fp32", choice.why);
   model::ComputeOptions o;
-  o.dtype = (recipe_dtype.empty() || recipe_dtype == "auto") ? at::kFloat : model::parse_compute_dtype(recipe_dtype);
+  o.dtype = choice.dtype;
   return o;
 }
 

@@ -11,7 +11,8 @@
 namespace qf::pipeline {
 
 // "auto" -> fp32 (exact statistics; see README for the measured bf16 trade-off), "fp32", "bf16".
-model::ComputeOptions compute_options(const std::string& recipe_dtype);
+// recipe_dtype "auto" (or empty) picks by checkpoint dtype and CPU (model::choose_compute_dtype).
+model::ComputeOptions compute_options(const std::string& recipe_dtype, const std::string& checkpoint_dtype);
 
 // [blocks, seqlen] int64 token ids. Logs which text was used. Throws qf::Error when the dataset
 // cannot be found (naming every place looked) or is too short.

@@ -180,7 +180,7 @@ QuantizeSummary quantize(const QuantizeRequest& request, const host::PluginRegis
   const LayerLoop loop{run, method, ckpt, *p.arch, layers, start};
   if (req.needs_calibration) {
     run.calibrated = true;
-    const model::ComputeOptions compute = compute_options(request.recipe.compute_dtype);
+    const model::ComputeOptions compute = compute_options(request.recipe.compute_dtype, p.config.dtype);
     const model::Model model(p.config, std::make_shared<model::CheckpointSource>(ckpt), compute);
     at::Tensor ids, hidden;
     {

@@ -2,9 +2,14 @@
 // real plugins through `quantforge quantize` (bundled calibration text, 512-token blocks), then score
 // every 512-token window of tests/data/text/heldout.txt through our dequantizing loader:
 //   GPTQ 8-bit g128 sym      within 0.5% of the fp model (golden from transformers, fp32)
-//   GPTQ 4-bit g128 asym     below RTN 4-bit g128 asym   (golden from transformers, fp16 scales)
-//   GPTQ 4-bit g128 sym      below RTN 4-bit g128 sym    (our rtn plugin; its formulas are golden-checked
-//                                                         in test_eval)
+//   GPTQ 4-bit g128 sym      below RTN 4-bit g128 sym    (the recipe's default grid; RTN from our rtn
+//                                                         plugin, whose formulas test_eval checks
+//                                                         against transformers goldens)
+//   GPTQ 4-bit g128 asym     within 0.5% of RTN 4-bit g128 asym (golden). Not "below": on this 4-layer
+//                            model an independent eager-PyTorch GPTQ on the same calibration windows
+//                            does not beat RTN asym either (35.29 vs 35.25 at 64 windows, 35.32 at
+//                            128; tools/devcheck/gptq_reference.log), so "below" would test the
+//                            fixture, not the code.
 //   AWQ  4-bit g128 (GEMM)   below RTN 4-bit g128 asym   (AWQ stores fp16 scales, as the golden does)
 // Calibration is smaller than the defaults (GPTQ 64 blocks, AWQ 32 documents) to keep the test in a
 // few minutes on 2 cores; the figures are printed so the note can record them.
@@ -113,7 +118,7 @@ TEST_CASE("GPTQ and AWQ beat RTN, GPTQ 8-bit matches fp, on the bundled model's 
   INFO("fp " << fp << ", gptq8 " << gptq8 << ", gptq4 asym " << gptq4_asym << " (rtn " << rtn4_asym << "), gptq4 sym "
              << gptq4_sym << " (rtn " << rtn4_sym << "), awq " << awq4);
   CHECK(std::abs(gptq8 / fp - 1.0) < 0.005);
-  CHECK(gptq4_asym < rtn4_asym);
+  CHECK(gptq4_asym < rtn4_asym * 1.005);
   CHECK(gptq4_sym < rtn4_sym);
   CHECK(awq4 < rtn4_asym);
   // Originals untouched by five runs.
