@@ -114,21 +114,31 @@ DLTensor CalibratedLayer::input_gram(const std::string& short_name, int64_t* tok
   const host::LinearDesc& d = find(short_name);
   auto it = grams_.find(short_name);
   if (it == grams_.end()) {
-    // Stream the tokens: only one chunk's inputs are alive at a time.
     at::Tensor gram = at::zeros({d.in_features, d.in_features}, at::kFloat);
     int64_t count = 0;
-    double gram_seconds = 0.0;
-    const auto start = std::chrono::steady_clock::now();
-    const auto sharing = capture_each_chunk(short_name, [&](const at::Tensor& x) {
-      const auto t0 = std::chrono::steady_clock::now();
-      accumulate_gram(gram, x);
-      count += x.size(0);
-      gram_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    });
-    if (phases_) {
-      phases_->add("Gram accumulation (fp32)", gram_seconds);
-      phases_->add("capture forwards",
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() - gram_seconds);
+    std::vector<std::string> sharing;
+    if (auto c = captured_.find(short_name); c != captured_.end()) {
+      // Already captured (fp32 copies of compute-dtype values, so converting back is exact).
+      ScopedPhase timed(phases_, "Gram accumulation (fp32)");
+      accumulate_gram(gram, c->second.to(inputs_.scalar_type()));
+      count = c->second.size(0);
+      for (const auto& [name, t] : captured_)
+        if (t.is_same(c->second)) sharing.push_back(name);
+    } else {
+      // Stream the tokens: only one chunk's inputs are alive at a time.
+      double gram_seconds = 0.0;
+      const auto start = std::chrono::steady_clock::now();
+      sharing = capture_each_chunk(short_name, [&](const at::Tensor& x) {
+        const auto t0 = std::chrono::steady_clock::now();
+        accumulate_gram(gram, x);
+        count += x.size(0);
+        gram_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      });
+      if (phases_) {
+        phases_->add("Gram accumulation (fp32)", gram_seconds);
+        phases_->add("capture forwards",
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() - gram_seconds);
+      }
     }
     for (const auto& n : sharing) {
       grams_[n] = gram;
@@ -140,7 +150,15 @@ DLTensor CalibratedLayer::input_gram(const std::string& short_name, int64_t* tok
   return view_of(it->second);
 }
 
-at::Tensor CalibratedLayer::run_module(const std::string& module, const at::Tensor& input) {
+void CalibratedLayer::release_captured(const std::string& short_name) {
+  const auto c = captured_.find(short_name);
+  if (c == captured_.end()) return;
+  const at::Tensor shared = c->second;
+  for (auto i = captured_.begin(); i != captured_.end();)
+    i = i->second.is_same(shared) ? captured_.erase(i) : std::next(i);
+}
+
+at::Tensor CalibratedLayer::run_module(const std::string& module, const at::Tensor& input, at::Tensor out) {
   // Rows are calibration tokens in block order; attention needs them back as whole sequences.
   const int64_t seqlen = inputs_.size(1);
   if (input.dim() != 2 || input.size(0) % seqlen != 0)
@@ -148,13 +166,23 @@ at::Tensor CalibratedLayer::run_module(const std::string& module, const at::Tens
                              "run_module(" + module + ") input must be [tokens, in] with tokens a multiple of the " +
                                  std::to_string(seqlen) + "-token calibration blocks, got " + c10::str(input.sizes()));
   ScopedPhase timed(phases_, "module forwards (run_module)");
-  const at::Tensor blocks = input.view({-1, seqlen, input.size(1)}).to(inputs_.scalar_type());
-  std::vector<at::Tensor> parts;
+  const at::Tensor blocks = input.view({-1, seqlen, input.size(1)});
+  int64_t row = 0;
   for (int64_t b = 0; b < blocks.size(0); b += chunk_) {
-    const at::Tensor y = layer_.run_module(module, blocks.slice(0, b, std::min(b + chunk_, blocks.size(0))));
-    parts.push_back(y.reshape({-1, y.size(-1)}).to(at::kFloat));
+    // Chunk by chunk: only one chunk is ever converted to the compute dtype.
+    const at::Tensor x = blocks.slice(0, b, std::min(b + chunk_, blocks.size(0))).to(inputs_.scalar_type());
+    const at::Tensor y = layer_.run_module(module, x);
+    const at::Tensor flat = y.reshape({-1, y.size(-1)});
+    if (!out.defined()) out = at::empty({input.size(0), flat.size(1)}, at::kFloat);
+    if (out.size(0) != input.size(0) || out.size(1) != flat.size(1))
+      throw host::ServiceError(QF_ERR_INVALID_ARGUMENT, "run_module(" + module + ") output must be [" +
+                                                            std::to_string(input.size(0)) + ", " +
+                                                            std::to_string(flat.size(1)) + "], got " +
+                                                            c10::str(out.sizes()));
+    out.narrow(0, row, flat.size(0)).copy_(flat);
+    row += flat.size(0);
   }
-  return at::cat(parts, 0);
+  return out;
 }
 
 void CalibratedLayer::scale_previous_op(const std::string& prev_op, const std::vector<std::string>& linears,
@@ -200,12 +228,11 @@ int32_t input_gram(qf_layer* layer, const char* name, DLTensor* gram, int64_t* t
 int32_t run_module(qf_layer* layer, const char* module, const DLTensor* input, DLTensor* output, qf_error* err) {
   return serve(err, [&] {
     const at::Tensor x = borrow_dl(*input, "run_module input");
-    const at::Tensor y = as_calibrated(layer).run_module(module ? module : "", x.to(at::kFloat));
     at::Tensor dst = borrow_dl(*output, "run_module output");
-    if (dst.sizes() != y.sizes())
-      throw host::ServiceError(QF_ERR_INVALID_ARGUMENT, std::string("run_module(") + module + ") output must be " +
-                                                            c10::str(y.sizes()) + ", got " + c10::str(dst.sizes()));
-    dst.copy_(y);
+    if (dst.dim() != 2 || dst.scalar_type() != at::kFloat)
+      throw host::ServiceError(QF_ERR_INVALID_ARGUMENT, std::string("run_module(") + (module ? module : "") +
+                                                            ") output must be a 2-D fp32 tensor");
+    as_calibrated(layer).run_module(module ? module : "", x, dst);  // written in place, chunk by chunk
   });
 }
 
@@ -216,6 +243,10 @@ int32_t scale_previous_op(qf_layer* layer, const char* prev_op, const char* cons
     as_calibrated(layer).scale_previous_op(prev_op ? prev_op : "", names,
                                            borrow_dl(*scales, "scales").to(at::kFloat).clone());
   });
+}
+
+void release_captured(qf_layer* layer, const char* name) {
+  if (auto* c = dynamic_cast<CalibratedLayer*>(layer); c && name) c->release_captured(name);
 }
 
 uint32_t scaling_group_count(qf_layer* layer) {
@@ -241,7 +272,8 @@ int32_t scaling_group(qf_layer* layer, uint32_t index, qf_scaling_group* out, qf
 
 const qf_calibration_api* calibration_api() {
   static const qf_calibration_api api = {sizeof(qf_calibration_api), &captured_input, &input_gram, &run_module,
-                                         &scale_previous_op,         &scaling_group_count, &scaling_group};
+                                         &scale_previous_op,         &scaling_group_count, &scaling_group,
+                                         &release_captured};
   return &api;
 }
 

@@ -30,7 +30,10 @@ class CalibratedLayer final : public qf_layer {
   // qf.calibration/1
   DLTensor captured_input(const std::string& short_name);
   DLTensor input_gram(const std::string& short_name, int64_t* tokens);
-  at::Tensor run_module(const std::string& module, const at::Tensor& input);
+  void release_captured(const std::string& short_name);
+  // `input` [tokens, in] (any float dtype); the output [tokens, out] fp32 goes into `out` when given
+  // (shape checked), else into a new tensor. Returns the output.
+  at::Tensor run_module(const std::string& module, const at::Tensor& input, at::Tensor out = {});
   void scale_previous_op(const std::string& prev_op, const std::vector<std::string>& linears, const at::Tensor& s);
   const std::vector<model::ScalingGroup>& scaling_groups() const { return groups_; }
   // C views of scaling_groups()[i].linears, alive as long as the layer.

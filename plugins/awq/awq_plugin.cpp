@@ -2,6 +2,7 @@
 // scaling group on the original weights, apply them through the host, search clipping thresholds,
 // then quantize every Linear to 4-bit with zero point and emit AutoAWQ GEMM tensors.
 #include <cctype>
+#include <cstddef>
 #include <chrono>
 #include <limits>
 #include <map>
@@ -168,6 +169,21 @@ class AwqMethod {
     qf::sdk::check(cal_->captured_input(layer.raw(), name.c_str(), &t, &err), err);
     return borrow(t, "the captured input of " + name);
   }
+  // Sum of x x^T over the calibration tokens of the Linear's input, from the host (which reuses a
+  // captured input and accumulates bf16 inputs with fp32 accumulation on AMX).
+  at::Tensor input_gram(qf::sdk::Layer& layer, const std::string& name, int64_t in, int64_t* tokens) const {
+    at::Tensor gram = at::zeros({in, in}, at::kFloat);
+    DLTensor view = dl_view(gram);
+    qf_error err{};
+    qf::sdk::check(cal_->input_gram(layer.raw(), name.c_str(), &view, tokens, &err), err);
+    return gram;
+  }
+  // Lets the host drop its copy of an input we are done with (ABI 1.1; older hosts keep it).
+  void release_captured(qf::sdk::Layer& layer, const std::string& name) const {
+    if (cal_->struct_size >= offsetof(qf_calibration_api, release_captured) + sizeof(cal_->release_captured) &&
+        cal_->release_captured)
+      cal_->release_captured(layer.raw(), name.c_str());
+  }
   // Runs `module` over `x` in whole-block chunks into a fresh [tokens, out_width] tensor.
   at::Tensor run_module(qf::sdk::Layer& layer, const std::string& module, const at::Tensor& x,
                         int64_t out_width) const {
@@ -282,8 +298,8 @@ void AwqMethod::quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t c
   std::vector<GroupData> data(groups.size());
   std::map<std::string, at::Tensor> clip_x;
   // One pass over the distinct inputs, in layer order (linears sharing an input hit the host's
-  // cache). Single-linear groups keep only the Gram matrix (computed here from the captured input,
-  // which the clip search needs anyway: cheaper than input_gram's extra layer forward).
+  // cache, which is released once we have what we need). Single-linear groups keep only the Gram
+  // matrix, which the host computes from the input it already captured.
   for (const auto& name : order) {
     const bool clip = apply_clip_ && !excluded(name) && qf::awq::clip_eligible(name);
     bool first_of_group = false;
@@ -295,11 +311,12 @@ void AwqMethod::quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t c
       data[i].x_mean = qf::awq::activation_mean(x);
       data[i].tokens = x.size(0);
       if (groups[i].single_linear())
-        data[i].gram = qf::awq::gram_matrix(x);
+        data[i].gram = input_gram(layer, name, x.size(1), &data[i].tokens);
       else
         data[i].x = x.clone();  // the host recomputes its view once weights change
     }
     if (clip) clip_x[name] = qf::awq::clip_token_sample(x);
+    release_captured(layer, name);
   }
   t_capture_ += seconds_since(t0);
 

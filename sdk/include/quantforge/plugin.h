@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define QF_ABI_VERSION_MAJOR 1
-#define QF_ABI_VERSION_MINOR 0
+#define QF_ABI_VERSION_MINOR 1
 
 /* Name of the single exported symbol. */
 #define QF_PLUGIN_ENTRY_NAME "quantforge_plugin_entry"
@@ -296,7 +296,8 @@ typedef struct qf_calibration_api {
   int32_t (*captured_input)(qf_layer* layer, const char* short_name, DLTensor* out, qf_error* err);
   /* Sum over calibration tokens of x x^T for the Linear's input x, written into `gram` (caller-
    * allocated fp32 [in, in]); `tokens` receives the token count. The host streams the tokens, so
-   * no [tokens, in] matrix is held: what GPTQ's Hessian needs (H = 2/tokens * gram). */
+   * no [tokens, in] matrix is held: what GPTQ's Hessian needs (H = 2/tokens * gram). When the
+   * input is already captured (captured_input) the host uses that copy instead of a forward. */
   int32_t (*input_gram)(qf_layer* layer, const char* short_name, DLTensor* gram, int64_t* tokens,
                         qf_error* err);
   /* Runs a sub-module of the layer ("self_attn", "mlp", or a Linear's short name) with its current
@@ -313,6 +314,12 @@ typedef struct qf_calibration_api {
   /* The architecture's AWQ scaling groups that apply to this layer, in order. */
   uint32_t (*scaling_group_count)(qf_layer* layer);
   int32_t (*scaling_group)(qf_layer* layer, uint32_t index, qf_scaling_group* out, qf_error* err);
+  /* Added in ABI 1.1 (check struct_size before calling). Drops the host's cached input of the
+   * Linear (and of every Linear sharing that input) now instead of at the next weight change, so a
+   * plugin that has taken what it needs bounds peak memory; views from captured_input of those
+   * Linears are invalid afterwards. A later captured_input/input_gram recomputes it. Never fails;
+   * unknown names are ignored. Same thread as quantize_layer. */
+  void (*release_captured)(qf_layer* layer, const char* short_name);
 } qf_calibration_api;
 
 /* ---------------------------------------------------------------- entry symbol */
