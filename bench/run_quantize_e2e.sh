@@ -34,7 +34,26 @@ for layers in "$@"; do
   out="$bench_dir/out-$method-$layers"
   rm -rf "$out"
   echo "== $method, $layers layers: quantforge quantize $args"
-  "$bin" quantize "$model" $args --output "$out" --log-file "$bench_dir/$method-$layers.log" >/dev/null
-  grep -E "time by phase|^\[.*\]   |totals|done in" "$bench_dir/$method-$layers.log" | sed 's/^\[[0-9:]*\] \[info\] //'
+  "$bin" quantize "$model" $args --output "$out" --log-file "$bench_dir/$method-$layers.log" >/dev/null 2>&1 \
+    || { echo "quantize failed: see $bench_dir/$method-$layers.log" >&2; exit 1; }
+  grep -E "time by phase|^\[.*\]   |total|done in" "$bench_dir/$method-$layers.log" | sed 's/^\[[0-9:]*\] \[info\] //'
+  # Achieved rates from the FLOPs each phase does per layer with these shapes (N = 65536 tokens):
+  # forward = 2.07e12 (q/k/v 0.135, attention scores 0.120, o 0.105, gate/up 1.142, down 0.571);
+  # capture forwards stop at the input they need: 2.12e12 per layer for either method's four inputs;
+  # Gram 2N(3*896^2 + 4864^2) = 3.42e12 for GPTQ, the down input's 3.10e12 for AWQ;
+  # AWQ search: 21 forwards of attention (0.361e12) and of the MLP (1.714e12) = 43.6e12.
+  awk -v layers="$layers" -v method="$method" '
+    /propagation forwards/ { prop = $(NF-1) }
+    /capture forwards/ { cap = $(NF-1) }
+    /Gram accumulation/ { gram = $(NF-1) }
+    /module forwards/ { mod = $(NF-1) }
+    END {
+      sub("s", "", prop); sub("s", "", cap); sub("s", "", gram); sub("s", "", mod)
+      if (prop > 0) printf "achieved: propagation %.0f GFLOP/s", 2.07e3 * layers / prop
+      if (cap > 0) printf ", capture %.0f GFLOP/s", 2.12e3 * layers / cap
+      if (gram > 0) printf ", Gram %.0f GFLOP/s", (method == "gptq" ? 3.42e3 : 3.10e3) * layers / gram
+      if (mod > 0) printf ", AWQ search forwards %.0f GFLOP/s", 43.6e3 * layers / mod
+      printf " (bf16 forwards; compare with the ceilings above)\n"
+    }' "$bench_dir/$method-$layers.log"
   rm -rf "$out"
 done

@@ -120,7 +120,9 @@ DLTensor CalibratedLayer::input_gram(const std::string& short_name, int64_t* tok
     if (auto c = captured_.find(short_name); c != captured_.end()) {
       // Already captured (fp32 copies of compute-dtype values, so converting back is exact).
       ScopedPhase timed(phases_, "Gram accumulation (fp32)");
-      accumulate_gram(gram, c->second.to(inputs_.scalar_type()));
+      constexpr int64_t kRows = 8192;  // converted a slice at a time: no second full-size copy
+      for (int64_t r = 0; r < c->second.size(0); r += kRows)
+        accumulate_gram(gram, c->second.narrow(0, r, std::min(kRows, c->second.size(0) - r)).to(inputs_.scalar_type()));
       count = c->second.size(0);
       for (const auto& [name, t] : captured_)
         if (t.is_same(c->second)) sharing.push_back(name);

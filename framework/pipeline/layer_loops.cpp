@@ -48,6 +48,13 @@ at::Tensor current_value(const model::DecoderLayer& layer, const std::string& mo
   return t.to(stored).contiguous();
 }
 
+// Drops the mapped checkpoint pages of layer i from our RSS once they have been copied.
+void release_layer_pages(const LayerLoop& loop, int64_t i) {
+  const std::string prefix = loop.arch.layer_prefix + std::to_string(i) + ".";
+  for (const auto& name : loop.ckpt.names())
+    if (name.rfind(prefix, 0) == 0) loop.ckpt.release_pages(name);
+}
+
 }  // namespace
 
 void quantize_from_checkpoint(const LayerLoop& loop, const model::WeightSource& source) {
@@ -58,6 +65,7 @@ void quantize_from_checkpoint(const LayerLoop& loop, const model::WeightSource& 
     call_quantize_layer(loop, &layer, i);
     for (const auto& name : loop.ckpt.names())
       if (name.rfind(layer.prefix(), 0) == 0 && !layer.replaced().count(name)) emit_stored(loop.run, loop.ckpt, name);
+    release_layer_pages(loop, i);
     log_layer_done(loop, i, t0);
   }
 }
@@ -72,6 +80,7 @@ void quantize_calibrated(const LayerLoop& loop, const model::Model& model, at::T
       ScopedPhase timed(&loop.run.phases, "layer loads");
       loaded.emplace(model.load_layer(i));
     }
+    release_layer_pages(loop, i);  // the resident layer holds its own copies now
     model::DecoderLayer& resident = *loaded;
     const std::string prefix = loop.arch.layer_prefix + std::to_string(i) + ".";
     CalibratedLayer layer(resident, loop.arch, hidden, prefix, chunk, &loop.run.phases);

@@ -106,6 +106,13 @@ std::vector<std::string> Checkpoint::names() const {
 
 bool Checkpoint::contains(std::string_view name) const { return index_.find(name) != index_.end(); }
 
+void Checkpoint::release_pages(std::string_view name) const {
+  auto it = index_.find(name);
+  if (it == index_.end()) return;
+  const TensorView v = files_[it->second.first]->view(*it->second.second);
+  v.owner->release_pages(v.data, v.info->nbytes());
+}
+
 TensorView Checkpoint::get(std::string_view name) const {
   auto it = index_.find(name);
   if (it == index_.end()) {

@@ -42,6 +42,10 @@ class MappedFile {
   const std::byte* data() const { return data_; }
   uint64_t size() const { return size_; }
   const std::filesystem::path& path() const { return path_; }
+  // Drops this process's resident pages of [p, p + n) (whole pages inside it): the file is read-only
+  // and mapped privately, so they are re-read from the page cache if touched again. Keeps the RSS
+  // of a layer-by-layer run flat in the number of layers. Best effort; never fails.
+  void release_pages(const std::byte* p, uint64_t n) const;
 
  private:
   std::filesystem::path path_;
@@ -85,6 +89,8 @@ class Checkpoint {
   std::vector<std::string> names() const;  // sorted
   bool contains(std::string_view name) const;
   TensorView get(std::string_view name) const;  // throws qf::Error naming the tensor when missing
+  // MappedFile::release_pages for one tensor's bytes (e.g. after a layer copied them); unknown names are ignored.
+  void release_pages(std::string_view name) const;
   const std::vector<std::shared_ptr<SafetensorsFile>>& files() const { return files_; }
 
  private:

@@ -10,7 +10,11 @@
 //                            does not beat RTN asym either (35.29 vs 35.25 at 64 windows, 35.32 at
 //                            128; tools/devcheck/gptq_reference.log), so "below" would test the
 //                            fixture, not the code.
-//   AWQ  4-bit g128 (GEMM)   below RTN 4-bit g128 asym   (AWQ stores fp16 scales, as the golden does)
+//   AWQ  4-bit g128 (GEMM)   below RTN 4-bit g128 asym   (AWQ stores fp16 scales, as the golden does),
+//                            with fp32 layer forwards: in bf16 the search's output MSE carries bf16
+//                            rounding noise of the size of the differences between grid points, and
+//                            on this small model the result then scatters around RTN (35.26 / 35.02 /
+//                            35.29 at 32 / 64 / 128 documents, fp32 35.14 / 35.16).
 // Calibration is smaller than the defaults (GPTQ 64 blocks, AWQ 32 documents) to keep the test in a
 // few minutes on 2 cores; the figures are printed so the note can record them.
 #include <ATen/ATen.h>  // before Catch: c10 logging defines CHECK too
@@ -99,7 +103,7 @@ TEST_CASE("GPTQ and AWQ beat RTN, GPTQ 8-bit matches fp, on the bundled model's 
   const fs::path work = fs::temp_directory_path() / "qf_quality";
   fs::remove_all(work);
   fs::create_directories(work);
-  const fs::path model = work / "tiny-llama";
+  const fs::path model = work / "tiny-llama";  // GPTQ: the recipe's compute dtype (auto: bf16 on AMX)
   fs::copy(kTiny, model);
 
   const double fp = golden_ppl("fp32"), rtn4_asym = golden_ppl("rtn_w4_g128_asym_fp16_scales");
@@ -109,8 +113,18 @@ TEST_CASE("GPTQ and AWQ beat RTN, GPTQ 8-bit matches fp, on the bundled model's 
       heldout_ppl(quantize(model, "gptq4a", "--gptq --bits 4 --sym false " + gptq_calib), "GPTQ v2 4-bit g128");
   const double gptq4_sym = heldout_ppl(quantize(model, "gptq4s", "--gptq --bits 4 " + gptq_calib), "GPTQ v1 4-bit g128");
   const double rtn4_sym = heldout_ppl(quantize(model, "rtn4s", "--recipe rtn --sym true"), "GPTQ v1 4-bit g128");
-  const double awq4 =
-      heldout_ppl(quantize(model, "awq4", "--awq --dataset bundled --num_samples 32"), "AWQ GEMM 4-bit g128");
+  // configs/awq.toml with fp32 layer forwards (the only change).
+  std::ifstream awq_in(fs::path(QF_SOURCE_DIR) / "configs" / "awq.toml");
+  std::stringstream awq_toml;
+  awq_toml << awq_in.rdbuf();
+  std::string recipe = awq_toml.str();
+  const std::string auto_dtype = "compute_dtype = \"auto\"";
+  REQUIRE(recipe.find(auto_dtype) != std::string::npos);
+  recipe.replace(recipe.find(auto_dtype), auto_dtype.size(), "compute_dtype = \"fp32\"");
+  std::ofstream(work / "awq-fp32.toml") << recipe;
+  const double awq4 = heldout_ppl(
+      quantize(model, "awq4", "--recipe " + (work / "awq-fp32.toml").string() + " --dataset bundled --num_samples 32"),
+      "AWQ GEMM 4-bit g128");
 
   std::printf("[quality] heldout ppl (161 x 512 tokens): fp32 %.4f (golden) | GPTQ w8 sym %.4f | "
               "GPTQ w4 asym %.4f vs RTN w4 asym %.4f (golden) | GPTQ w4 sym %.4f vs RTN w4 sym %.4f | AWQ w4 %.4f\n",
