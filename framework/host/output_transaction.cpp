@@ -25,7 +25,8 @@ fs::path canonical_or_self(const fs::path& p) {
 }  // namespace
 
 OutputTransaction::OutputTransaction(fs::path destination, std::set<fs::path> protected_files)
-    : destination_(std::move(destination)) {
+    // Absolute, so that a bare relative name ("out") still has a parent to stage in.
+    : destination_(fs::absolute(std::move(destination))) {
   for (const auto& p : protected_files) protected_.insert(canonical_or_self(p));
   // Stage on the destination's file system so the final moves are atomic renames.
   fs::path parent = destination_;

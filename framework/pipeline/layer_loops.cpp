@@ -3,6 +3,9 @@
 #include <ATen/ATen.h>
 
 #include <optional>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <spdlog/spdlog.h>
 
 #include "common/error.hpp"
@@ -10,6 +13,7 @@
 #include "pipeline/calibrated_layer.hpp"
 #include "pipeline/checkpoint_layer.hpp"
 #include "pipeline/dl_views.hpp"
+#include "pipeline/memory_usage.hpp"
 
 namespace qf::pipeline {
 namespace {
@@ -30,8 +34,8 @@ void call_quantize_layer(const LayerLoop& loop, qf_layer* layer, int64_t i) {
 void log_layer_done(const LayerLoop& loop, int64_t i, Clock::time_point layer_start) {
   const double elapsed = since(loop.start);
   const double eta = elapsed / static_cast<double>(i + 1) * static_cast<double>(loop.layers - i - 1);
-  spdlog::info("layer {}/{} done in {:.1f}s (elapsed {:.1f}s, ETA {:.1f}s)", i + 1, loop.layers, since(layer_start),
-               elapsed, eta);
+  spdlog::info("layer {}/{} done in {:.1f}s (elapsed {:.1f}s, ETA {:.1f}s, RSS {:.2f} GiB, peak {:.2f})", i + 1,
+               loop.layers, since(layer_start), elapsed, eta, current_rss_gib(), peak_rss_gib());
 }
 
 void emit_stored(Run& run, const st::Checkpoint& ckpt, const std::string& name) {
@@ -55,6 +59,14 @@ void release_layer_pages(const LayerLoop& loop, int64_t i) {
     if (name.rfind(prefix, 0) == 0) loop.ckpt.release_pages(name);
 }
 
+// Hands the heap memory the layer's temporaries freed back to the kernel. Without it glibc keeps
+// the holes its arenas accumulate and the RSS creeps up layer by layer.
+void return_free_heap() {
+#if defined(__GLIBC__)
+  ::malloc_trim(0);
+#endif
+}
+
 }  // namespace
 
 void quantize_from_checkpoint(const LayerLoop& loop, const model::WeightSource& source) {
@@ -66,6 +78,7 @@ void quantize_from_checkpoint(const LayerLoop& loop, const model::WeightSource& 
     for (const auto& name : loop.ckpt.names())
       if (name.rfind(layer.prefix(), 0) == 0 && !layer.replaced().count(name)) emit_stored(loop.run, loop.ckpt, name);
     release_layer_pages(loop, i);
+    return_free_heap();
     log_layer_done(loop, i, t0);
   }
 }
@@ -107,6 +120,7 @@ void quantize_calibrated(const LayerLoop& loop, const model::Model& model, at::T
       }
     }
     hidden = next;
+    return_free_heap();
     log_layer_done(loop, i, t0);
   }
 }

@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -18,6 +17,7 @@
 #include "pipeline/checkpoint_layer.hpp"
 #include "pipeline/dl_views.hpp"
 #include "pipeline/layout.hpp"
+#include "pipeline/memory_usage.hpp"
 #include "pipeline/model_files.hpp"
 #include "pipeline/plugin_instance.hpp"
 #include "pipeline/run_services.hpp"
@@ -67,12 +67,6 @@ uint64_t file_size_or_zero(const fs::path& p) {
   return ec ? 0 : n;
 }
 
-
-double peak_rss_gib() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / (1024.0 * 1024.0);  // ru_maxrss is in KiB on Linux
-}
 
 // One line per phase; the method's own work is its time minus the host services it called.
 void log_phases(const PhaseTimes& phases, double total) {
@@ -188,8 +182,8 @@ QuantizeSummary quantize(const QuantizeRequest& request, const host::PluginRegis
       ids = calibration_ids(request, req, p.config);
       hidden = model.embed(ids);
     }
-    spdlog::info("calibration: {} blocks x {} tokens, compute {}", ids.size(0), ids.size(1),
-                 compute.dtype == at::kBFloat16 ? "bf16" : "fp32");
+    spdlog::info("calibration: {} blocks x {} tokens, compute {} (RSS {:.2f} GiB, peak {:.2f})", ids.size(0),
+                 ids.size(1), compute.dtype == at::kBFloat16 ? "bf16" : "fp32", current_rss_gib(), peak_rss_gib());
     quantize_calibrated(loop, model, std::move(hidden), req.propagate_quantized, calibration_chunk(ids, p.config));
   } else {
     quantize_from_checkpoint(loop, source);

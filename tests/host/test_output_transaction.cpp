@@ -22,6 +22,21 @@ size_t entries(const fs::path& d) {
 }
 }  // namespace
 
+TEST_CASE("a bare relative destination stages in the working directory", "[output]") {
+  const fs::path root = fresh_dir("qf_tx_relative");
+  const fs::path cwd = fs::current_path();
+  fs::current_path(root);
+  {
+    OutputTransaction tx("out", {});  // no parent path, and "out" does not exist yet
+    std::ofstream(tx.create("a.txt")) << "a";
+    tx.commit();
+  }
+  fs::current_path(cwd);
+  CHECK(fs::exists(root / "out" / "a.txt"));
+  CHECK(entries(root) == 1);
+  fs::remove_all(root);
+}
+
 TEST_CASE("commit moves staged files into place; rollback leaves nothing", "[output]") {
   const fs::path root = fresh_dir("qf_tx_test");
   {
