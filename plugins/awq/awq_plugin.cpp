@@ -350,9 +350,11 @@ void AwqMethod::quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t c
       for (size_t j = 0; j < ws.size(); ++j) write_weight(layer, g.linears[j], ws[j]);  // restore exactly
     scales[i] = r.scales;
     data[i] = GroupData{};  // free the copies early
+    std::ostringstream curve;  // the whole grid, so a user can see how flat the minimum is
+    for (double l : r.losses) curve << ' ' << l / r.best_loss;
     qf::sdk::log(QF_LOG_DEBUG, lprefix + g.prev_op + " -> " + g.linears[0] + (g.linears.size() > 1 ? ",..." : "") +
                                    ": best ratio " + std::to_string(r.best_ratio) + ", loss " +
-                                   std::to_string(r.best_loss));
+                                   std::to_string(r.best_loss) + "; loss / best over the grid:" + curve.str());
   }
   t_search_ += seconds_since(t0);
 
