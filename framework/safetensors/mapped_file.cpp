@@ -37,10 +37,6 @@ MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<std::byte*>(data_), size_);
 }
 
-}  // namespace qf::st
-
-namespace qf::st {
-
 void MappedFile::release_pages(const std::byte* p, uint64_t n) const {
   const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
   const auto begin = reinterpret_cast<uintptr_t>(p), end = begin + n;
