@@ -1,5 +1,6 @@
 // Checkpoint::open over single files and index-sharded directories, and every index error.
 #include <cstring>
+#include <vector>
 
 #include "safetensors/reader.hpp"
 #include "safetensors/writer.hpp"
@@ -113,4 +114,22 @@ TEST_CASE("open_files rejects a tensor present in two files", "[safetensors][che
   write_file(dir / "y.safetensors", {{"a", DType::F32, {2}, kA, sizeof kA}});
   REQUIRE_ST_ERROR(Checkpoint::open_files({dir / "x.safetensors", dir / "y.safetensors"}), "tensor 'a'",
                    "x.safetensors");
+}
+
+TEST_CASE("released pages read back the same bytes; the file is untouched", "[safetensors][checkpoint]") {
+  TempDir dir;
+  std::vector<float> big(1 << 16);  // 256 KiB: many whole pages inside the tensor
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<float>(i) * 0.5f;
+  write_file(dir / "model.safetensors",
+             {{"small", DType::F32, {2}, kA, sizeof kA}, {"big", DType::F32, {int64_t(big.size())}, big.data(), big.size() * 4}});
+  const auto before = std::filesystem::file_size(dir / "model.safetensors");
+  auto c = Checkpoint::open(dir.path);
+  const TensorView v = c.get("big");
+  CHECK(at(v, 12345) == 12345 * 0.5f);  // resident now
+  c.release_pages("big");
+  c.release_pages("small");       // less than a page: nothing to drop
+  c.release_pages("not there");   // unknown names are ignored
+  CHECK(std::memcmp(v.data, big.data(), big.size() * 4) == 0);  // faulted back in from the file
+  CHECK(at(c.get("small"), 1) == 2.0f);
+  CHECK(std::filesystem::file_size(dir / "model.safetensors") == before);
 }
