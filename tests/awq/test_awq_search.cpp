@@ -58,6 +58,24 @@ TEST_CASE("scale search lowers the quantized loss and reports it exactly", "[awq
   }
 }
 
+TEST_CASE("sum of squared differences matches a double-precision reference", "[awq][scale]") {
+  at::manual_seed(5);
+  // Sizes around the 16-lane and 4096-element block edges, and one large enough to run in parallel.
+  for (int64_t n : {1, 15, 16, 17, 4095, 4096, 4097, 300001}) {
+    const at::Tensor a = at::randn({n}) * 3.0, b = a + at::randn({n}) * 0.01;
+    const double expect = (a.to(at::kDouble) - b.to(at::kDouble)).pow(2).sum().item<double>();
+    CAPTURE(n);
+    CHECK(sum_squared_diff(a, b) == Approx(expect).epsilon(1e-6));
+    CHECK(sum_squared_diff(a, a) == 0.0);
+  }
+  // Any shape and dtype: compared element by element as fp32; mse divides by the element count.
+  const at::Tensor a = at::randn({64, 33}), b = at::randn({64, 33});
+  const double expect = (a.to(at::kDouble) - b.to(at::kDouble)).pow(2).sum().item<double>();
+  CHECK(sum_squared_diff(a.to(at::kBFloat16), a.to(at::kBFloat16)) == 0.0);
+  CHECK(mse(a, b) == Approx(expect / (64.0 * 33.0)).epsilon(1e-6));
+  CHECK_THROWS_WITH(sum_squared_diff(a, b.narrow(0, 0, 10)), Catch::Contains("differ in size"));
+}
+
 TEST_CASE("Gram-matrix loss equals the direct output loss", "[awq][scale]") {
   at::manual_seed(2);
   const at::Tensor x = outlier_inputs(3000, 256);
