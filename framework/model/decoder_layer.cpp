@@ -66,13 +66,12 @@ at::Tensor DecoderLayer::attention(const at::Tensor& x, const CaptureFn& capture
 
 at::Tensor DecoderLayer::mlp(const at::Tensor& x, const CaptureFn& capture) const {
   if (capture) capture(up_.names, x);
-  at::Tensor y = up_.forward(x);
   at::Tensor act;
   if (arch_.activation == Activation::SiluGated) {
-    auto gu = up_.split(y);
-    act = at::silu(gu[0]).mul_(gu[1]);
+    // silu(gate) * up with the activation fused into the gate matmul (bf16); members 0/1 = gate/up.
+    act = up_.forward_member_silu_mul(0, x, up_.forward_member(1, x));
   } else {
-    act = y.relu_();
+    act = up_.forward(x).relu_();
   }
   if (capture) capture(down_.names, act);
   return down_.forward(act);

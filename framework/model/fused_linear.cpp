@@ -27,12 +27,29 @@ FusedLinear FusedLinear::load(const WeightSource& src, const std::string& prefix
   }
   f.weight = ws.size() == 1 ? ws[0] : at::cat(ws, 0);
   if (with_bias) f.bias = bs.size() == 1 ? bs[0] : at::cat(bs, 0);
+  f.packed_members.resize(names.size());
   f.names = std::move(names);
   f.rows = std::move(rows);
   return f;
 }
 
-at::Tensor FusedLinear::forward(const at::Tensor& x) const { return at::linear(x, weight, bias); }
+at::Tensor FusedLinear::forward(const at::Tensor& x) const {
+  if (PackedLinear::applicable(x, weight)) return packed_all.forward(x, weight, bias);
+  return at::linear(x, weight, bias);
+}
+
+at::Tensor FusedLinear::forward_member(int i, const at::Tensor& x) const {
+  const at::Tensor w = member_weight(i), b = member_bias(i);
+  if (PackedLinear::applicable(x, w)) return packed_members[static_cast<size_t>(i)].forward(x, w, b);
+  return at::linear(x, w, b);
+}
+
+at::Tensor FusedLinear::forward_member_silu_mul(int i, const at::Tensor& x, const at::Tensor& multiplier) const {
+  const at::Tensor w = member_weight(i), b = member_bias(i);
+  if (PackedLinear::applicable(x, w) && multiplier.scalar_type() == x.scalar_type())
+    return packed_members[static_cast<size_t>(i)].forward_silu_mul(x, w, b, multiplier);
+  return at::silu(at::linear(x, w, b)).mul_(multiplier);
+}
 
 int FusedLinear::member(const std::string& name) const {
   for (size_t i = 0; i < names.size(); ++i)

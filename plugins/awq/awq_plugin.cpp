@@ -325,6 +325,7 @@ void AwqMethod::quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t c
   std::vector<at::Tensor> scales(groups.size());
   for (size_t i = 0; i < groups.size(); ++i) {
     const Group& g = groups[i];
+    const auto t_group = Clock::now();
     std::vector<at::Tensor> ws;
     for (const auto& l : g.linears) ws.push_back(w_orig[l]);
     const at::Tensor w_mean = qf::awq::weight_mean(ws, cfg_.group_size);
@@ -353,7 +354,8 @@ void AwqMethod::quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t c
     std::ostringstream curve;  // the whole grid, so a user can see how flat the minimum is
     for (double l : r.losses) curve << ' ' << l / r.best_loss;
     qf::sdk::log(QF_LOG_DEBUG, lprefix + g.prev_op + " -> " + g.linears[0] + (g.linears.size() > 1 ? ",..." : "") +
-                                   ": best ratio " + std::to_string(r.best_ratio) + ", loss " +
+                                   ": searched in " + std::to_string(seconds_since(t_group)) + " s, best ratio " +
+                                   std::to_string(r.best_ratio) + ", loss " +
                                    std::to_string(r.best_loss) + "; loss / best over the grid:" + curve.str());
   }
   t_search_ += seconds_since(t0);

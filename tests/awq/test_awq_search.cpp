@@ -121,6 +121,29 @@ TEST_CASE("clip search never increases the per-group loss", "[awq][clip]") {
   CHECK_FALSE(clip_eligible("self_attn.k_proj"));
 }
 
+TEST_CASE("clip search finds the per-group minimum of the direct (token-by-token) error", "[awq][clip]") {
+  at::manual_seed(6);
+  const at::Tensor x = clip_token_sample(outlier_inputs(2048, 256));
+  at::Tensor w = at::randn({72, 256}) * 0.05;
+  w.select(1, 130).mul_(10.0);
+  const QuantConfig cfg;
+  const at::Tensor max_val = search_clip(w, x, cfg);
+  // Brute force over the same 10 shrinks with AutoAWQ's direct definition of the error.
+  const at::Tensor org_max = w.reshape({72, 2, 128}).abs().amax({2});
+  at::Tensor best = at::full({72, 2}, INFINITY);
+  for (int i = 0; i < 10; ++i) {
+    const at::Tensor mv = org_max * (1.0 - i / 20.0);
+    const at::Tensor err =
+        clip_group_errors(w, pseudo_quantize_fp32(apply_clip(w, mv, cfg.group_size), cfg), x, cfg.group_size);
+    best = at::minimum(best, err);
+  }
+  const at::Tensor chosen =
+      clip_group_errors(w, pseudo_quantize_fp32(apply_clip(w, max_val, cfg.group_size), cfg), x, cfg.group_size);
+  // Every group gets the direct minimum, up to fp32 rounding of the two forms at near-ties.
+  CHECK(((chosen - best).abs() <= best * 1e-4 + 1e-12).all().item<bool>());
+  CHECK((max_val < org_max).any().item<bool>());  // some groups do clip
+}
+
 TEST_CASE("applying searched scales without quantizing leaves outputs unchanged", "[awq][apply]") {
   at::manual_seed(5);
   const int64_t n = 512, c = 256;
