@@ -80,6 +80,14 @@ struct Group {
   bool single_linear() const { return linears.size() == 1 && (inspect.empty() || inspect == linears[0]); }
 };
 
+// What a group's scale search needs from its input, taken from the original layer.
+struct SearchInputs {
+  at::Tensor x_mean;  // per-channel mean |x|
+  at::Tensor x;       // [tokens, in] for groups whose loss runs a module
+  at::Tensor gram;    // sum of x x^T, for single-Linear groups (exact quadratic loss)
+  int64_t tokens = 0;
+};
+
 // ------------------------------------------------------------------ the method
 
 class AwqMethod {
@@ -146,6 +154,10 @@ class AwqMethod {
   }
 
  private:
+  at::Tensor search_group(qf::sdk::Layer& layer, const Group& g, const SearchInputs& in,
+                          const std::map<std::string, at::Tensor>& w_orig,
+                          const std::map<std::string, qf::sdk::LinearInfo>& info, const std::string& lprefix);
+
   bool excluded(const std::string& short_name) const {
     for (const auto& n : not_convert_)
       if (short_name.find(n) != std::string::npos) return true;
@@ -285,80 +297,45 @@ void AwqMethod::quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t c
       groups.push_back(g);
   }
 
-  // ---- 1. everything the search needs, from the ORIGINAL layer (before any weight changes)
-  auto t0 = Clock::now();
+  // ---- 1+2. per distinct input, in layer order: capture it from the ORIGINAL layer, keep what the
+  // search needs and search the groups it feeds right away, so only one group's data is alive at a
+  // time (peak memory: the largest input, not all of them). Each search restores the original
+  // weights exactly, so later captures and searches see the original layer, as AutoAWQ's do.
   std::map<std::string, at::Tensor> w_orig;
   for (const auto& g : groups)
     for (const auto& l : g.linears)
       if (!w_orig.count(l)) w_orig[l] = read_weight(layer, l);
-  struct GroupData {
-    at::Tensor x_mean, x, gram;
-    int64_t tokens = 0;
-  };
-  std::vector<GroupData> data(groups.size());
+  std::vector<at::Tensor> scales(groups.size());
   std::map<std::string, at::Tensor> clip_x;
-  // One pass over the distinct inputs, in layer order (linears sharing an input hit the host's
-  // cache, which is released once we have what we need). Single-linear groups keep only the Gram
-  // matrix, which the host computes from the input it already captured.
   for (const auto& name : order) {
     const bool clip = apply_clip_ && !excluded(name) && qf::awq::clip_eligible(name);
-    bool first_of_group = false;
-    for (const auto& g : groups) first_of_group = first_of_group || g.linears[0] == name;
-    if (!clip && !first_of_group) continue;
-    const at::Tensor x = captured_input(layer, name);
-    for (size_t i = 0; i < groups.size(); ++i) {
-      if (groups[i].linears[0] != name) continue;
-      data[i].x_mean = qf::awq::activation_mean(x);
-      data[i].tokens = x.size(0);
-      if (groups[i].single_linear())
-        data[i].gram = input_gram(layer, name, x.size(1), &data[i].tokens);
-      else
-        data[i].x = x.clone();  // the host recomputes its view once weights change
+    std::vector<size_t> fed;  // groups whose first linear reads this input
+    for (size_t i = 0; i < groups.size(); ++i)
+      if (groups[i].linears[0] == name) fed.push_back(i);
+    if (!clip && fed.empty()) continue;
+    auto t0 = Clock::now();
+    std::vector<SearchInputs> data(fed.size());
+    {
+      const at::Tensor x = captured_input(layer, name);  // the host's copy: invalid once weights change
+      for (size_t k = 0; k < fed.size(); ++k) {
+        data[k].x_mean = qf::awq::activation_mean(x);
+        data[k].tokens = x.size(0);
+        if (groups[fed[k]].single_linear())  // the host computes it from the input it already holds
+          data[k].gram = input_gram(layer, name, x.size(1), &data[k].tokens);
+        else
+          data[k].x = x.clone();
+      }
+      if (clip) clip_x[name] = qf::awq::clip_token_sample(x);
     }
-    if (clip) clip_x[name] = qf::awq::clip_token_sample(x);
     release_captured(layer, name);
-  }
-  t_capture_ += seconds_since(t0);
-
-  // ---- 2. scale search, every group on the original weights
-  t0 = Clock::now();
-  std::vector<at::Tensor> scales(groups.size());
-  for (size_t i = 0; i < groups.size(); ++i) {
-    const Group& g = groups[i];
-    const auto t_group = Clock::now();
-    std::vector<at::Tensor> ws;
-    for (const auto& l : g.linears) ws.push_back(w_orig[l]);
-    const at::Tensor w_mean = qf::awq::weight_mean(ws, cfg_.group_size);
-    qf::awq::CandidateLoss loss;
-    at::Tensor y_ref;
-    if (g.single_linear()) {
-      loss = [&](const std::vector<at::Tensor>& c) {
-        return qf::awq::gram_loss(c[0], ws[0], data[i].gram, data[i].tokens);
-      };
-    } else {
-      const std::string module = g.inspect.empty() ? g.linears[0] : g.inspect;
-      const int64_t width = info.count(module) ? info[module].out_features : data[i].x.size(1);
-      y_ref = run_module(layer, module, data[i].x, width);
-      loss = [&, module, width](const std::vector<at::Tensor>& c) {
-        for (size_t j = 0; j < c.size(); ++j) write_weight(layer, g.linears[j], c[j]);
-        const at::Tensor yq = run_module(layer, module, data[i].x, width);
-        return qf::awq::mse(y_ref, yq);
-      };
+    t_capture_ += seconds_since(t0);
+    t0 = Clock::now();
+    for (size_t k = 0; k < fed.size(); ++k) {
+      scales[fed[k]] = search_group(layer, groups[fed[k]], data[k], w_orig, info, lprefix);
+      data[k] = SearchInputs{};  // free the copies before the next capture
     }
-    const auto r = qf::awq::search_scales(ws, data[i].x_mean, w_mean, loss, static_cast<int>(n_grid_), duo_scaling_,
-                                          cfg_);
-    if (!g.single_linear())
-      for (size_t j = 0; j < ws.size(); ++j) write_weight(layer, g.linears[j], ws[j]);  // restore exactly
-    scales[i] = r.scales;
-    data[i] = GroupData{};  // free the copies early
-    std::ostringstream curve;  // the whole grid, so a user can see how flat the minimum is
-    for (double l : r.losses) curve << ' ' << l / r.best_loss;
-    qf::sdk::log(QF_LOG_DEBUG, lprefix + g.prev_op + " -> " + g.linears[0] + (g.linears.size() > 1 ? ",..." : "") +
-                                   ": searched in " + std::to_string(seconds_since(t_group)) + " s, best ratio " +
-                                   std::to_string(r.best_ratio) + ", loss " +
-                                   std::to_string(r.best_loss) + "; loss / best over the grid:" + curve.str());
+    t_search_ += seconds_since(t0);
   }
-  t_search_ += seconds_since(t0);
 
   // ---- 3. apply the scales in group order (host scales prev op and linears; we follow on inputs)
   for (size_t i = 0; i < groups.size(); ++i) {
@@ -370,7 +347,7 @@ void AwqMethod::quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t c
   }
 
   // ---- 4. clipping search on the scaled weights and inputs
-  t0 = Clock::now();
+  auto t0 = Clock::now();
   std::map<std::string, at::Tensor> final_w;
   for (const auto& name : order) {
     if (excluded(name)) continue;
@@ -397,6 +374,44 @@ void AwqMethod::quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t c
   t_quant_ += seconds_since(t0);
 
   if (!session_.progress("awq", index + 1, count)) throw PluginError(QF_ERR_CANCELLED, "cancelled");
+}
+
+// Searches one scaling group's scales on the original weights (which it restores exactly) and logs
+// the loss curve; `in` holds the group's input statistics from the original layer.
+at::Tensor AwqMethod::search_group(qf::sdk::Layer& layer, const Group& g, const SearchInputs& in,
+                                   const std::map<std::string, at::Tensor>& w_orig,
+                                   const std::map<std::string, qf::sdk::LinearInfo>& info, const std::string& lprefix) {
+  const auto t_group = Clock::now();
+  std::vector<at::Tensor> ws;
+  for (const auto& l : g.linears) ws.push_back(w_orig.at(l));
+  const at::Tensor w_mean = qf::awq::weight_mean(ws, cfg_.group_size);
+  qf::awq::CandidateLoss loss;
+  at::Tensor y_ref;
+  if (g.single_linear()) {
+    loss = [&](const std::vector<at::Tensor>& c) {
+      return qf::awq::gram_loss(c[0], ws[0], in.gram, in.tokens);
+    };
+  } else {
+    const std::string module = g.inspect.empty() ? g.linears[0] : g.inspect;
+    const int64_t width = info.count(module) ? info.at(module).out_features : in.x.size(1);
+    y_ref = run_module(layer, module, in.x, width);
+    loss = [&, module, width](const std::vector<at::Tensor>& c) {
+      for (size_t j = 0; j < c.size(); ++j) write_weight(layer, g.linears[j], c[j]);
+      const at::Tensor yq = run_module(layer, module, in.x, width);
+      return qf::awq::mse(y_ref, yq);
+    };
+  }
+  const auto r = qf::awq::search_scales(ws, in.x_mean, w_mean, loss, static_cast<int>(n_grid_), duo_scaling_,
+                                        cfg_);
+  if (!g.single_linear())
+    for (size_t j = 0; j < ws.size(); ++j) write_weight(layer, g.linears[j], ws[j]);  // restore exactly
+  std::ostringstream curve;  // the whole grid, so a user can see how flat the minimum is
+  for (double l : r.losses) curve << ' ' << l / r.best_loss;
+  qf::sdk::log(QF_LOG_DEBUG, lprefix + g.prev_op + " -> " + g.linears[0] + (g.linears.size() > 1 ? ",..." : "") +
+                                 ": searched in " + std::to_string(seconds_since(t_group)) + " s, best ratio " +
+                                 std::to_string(r.best_ratio) + ", loss " +
+                                 std::to_string(r.best_loss) + "; loss / best over the grid:" + curve.str());
+  return r.scales;
 }
 
 const qf_option_desc kOptions[] = {
