@@ -36,6 +36,9 @@ void setup_logging(const fs::path& log_file, bool verbose) {
   auto logger = std::make_shared<spdlog::logger>("quantforge", sinks.begin(), sinks.end());
   logger->set_level(verbose ? spdlog::level::debug : spdlog::level::info);
   logger->set_pattern("[%H:%M:%S] [%^%l%$] %v");
+  // Lines reach the file as they happen, so a long run can be followed with `tail -f` (and a
+  // killed one leaves its progress behind); there are few enough that flushing each costs nothing.
+  logger->flush_on(verbose ? spdlog::level::debug : spdlog::level::info);
   spdlog::set_default_logger(logger);
 }
 
