@@ -317,8 +317,9 @@ void AwqMethod::quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t c
     std::vector<SearchInputs> data(fed.size());
     {
       const at::Tensor x = captured_input(layer, name);  // the host's copy: invalid once weights change
+      const at::Tensor x_mean = fed.empty() ? at::Tensor() : qf::awq::activation_mean(x);
       for (size_t k = 0; k < fed.size(); ++k) {
-        data[k].x_mean = qf::awq::activation_mean(x);
+        data[k].x_mean = x_mean;
         data[k].tokens = x.size(0);
         if (groups[fed[k]].single_linear())  // the host computes it from the input it already holds
           data[k].gram = input_gram(layer, name, x.size(1), &data[k].tokens);
