@@ -2,6 +2,11 @@
 
 #include <ATen/ATen.h>
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
 #include <optional>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -31,9 +36,12 @@ void call_quantize_layer(const LayerLoop& loop, qf_layer* layer, int64_t i) {
   });
 }
 
+int64_t first_layer(const LayerLoop& loop) { return loop.resume ? loop.resume->layers_done() : 0; }
+
 void log_layer_done(const LayerLoop& loop, int64_t i, Clock::time_point layer_start) {
   const double elapsed = since(loop.start);
-  const double eta = elapsed / static_cast<double>(i + 1) * static_cast<double>(loop.layers - i - 1);
+  const double done_here = static_cast<double>(i + 1 - first_layer(loop));
+  const double eta = elapsed / std::max(done_here, 1.0) * static_cast<double>(loop.layers - i - 1);
   spdlog::info("layer {}/{} done in {:.1f}s (elapsed {:.1f}s, ETA {:.1f}s, RSS {:.2f} GiB, peak {:.2f})", i + 1,
                loop.layers, since(layer_start), elapsed, eta, current_rss_gib(), peak_rss_gib());
 }
@@ -50,6 +58,19 @@ at::Tensor current_value(const model::DecoderLayer& layer, const std::string& mo
   else t = field == "weight" ? layer.weight(module) : layer.bias(module);
   QF_ASSERT(t.defined(), "scaled module " + module + " has no " + field);
   return t.to(stored).contiguous();
+}
+
+// Makes layer i durable for a resume, then (tests only) dies the hardest way if asked to, so the
+// resume tests exercise a real SIGKILL at a known layer.
+void finish_layer(const LayerLoop& loop, int64_t i, const at::Tensor& next_hidden) {
+  loop.run.recorder = nullptr;
+  if (!loop.resume) return;
+  {
+    ScopedPhase timed(&loop.run.phases, "resume state (per-layer checkpoint)");
+    loop.resume->finish_layer(i, next_hidden);
+  }
+  if (const char* kill_at = std::getenv("QUANTFORGE_TEST_KILL_AFTER_LAYER"))
+    if (std::to_string(i) == kill_at) ::kill(::getpid(), SIGKILL);
 }
 
 // Drops the mapped checkpoint pages of layer i from our RSS once they have been copied.
@@ -70,14 +91,16 @@ void return_free_heap() {
 }  // namespace
 
 void quantize_from_checkpoint(const LayerLoop& loop, const model::WeightSource& source) {
-  for (int64_t i = 0; i < loop.layers; ++i) {
+  for (int64_t i = first_layer(loop); i < loop.layers; ++i) {
     if (loop.run.cancelled()) throw Error("cancelled by the user");
     const auto t0 = Clock::now();
+    loop.run.recorder = loop.resume;
     CheckpointLayer layer(source, loop.arch, i);
     call_quantize_layer(loop, &layer, i);
     for (const auto& name : loop.ckpt.names())
       if (name.rfind(layer.prefix(), 0) == 0 && !layer.replaced().count(name)) emit_stored(loop.run, loop.ckpt, name);
     release_layer_pages(loop, i);
+    finish_layer(loop, i, at::Tensor());
     return_free_heap();
     log_layer_done(loop, i, t0);
   }
@@ -85,9 +108,10 @@ void quantize_from_checkpoint(const LayerLoop& loop, const model::WeightSource& 
 
 void quantize_calibrated(const LayerLoop& loop, const model::Model& model, at::Tensor hidden, bool propagate_quantized,
                          int64_t chunk) {
-  for (int64_t i = 0; i < loop.layers; ++i) {
+  for (int64_t i = first_layer(loop); i < loop.layers; ++i) {
     if (loop.run.cancelled()) throw Error("cancelled by the user");
     const auto t0 = Clock::now();
+    loop.run.recorder = loop.resume;
     std::optional<model::DecoderLayer> loaded;
     {
       ScopedPhase timed(&loop.run.phases, "layer loads");
@@ -119,6 +143,7 @@ void quantize_calibrated(const LayerLoop& loop, const model::Model& model, at::T
         emit_stored(loop.run, loop.ckpt, name);
       }
     }
+    finish_layer(loop, i, next);
     hidden = next;
     return_free_heap();
     log_layer_done(loop, i, t0);

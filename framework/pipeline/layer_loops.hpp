@@ -8,6 +8,7 @@
 
 #include "model/model.hpp"
 #include "pipeline/plugin_instance.hpp"
+#include "pipeline/resume_state.hpp"
 #include "pipeline/run_services.hpp"
 #include "safetensors/reader.hpp"
 
@@ -20,6 +21,7 @@ struct LayerLoop {
   const model::Architecture& arch;
   int64_t layers;
   std::chrono::steady_clock::time_point start;
+  ResumeStore* resume = nullptr;  // records each finished layer; its layers_done() are skipped
 };
 
 void quantize_from_checkpoint(const LayerLoop& loop, const model::WeightSource& source);

@@ -1,6 +1,10 @@
 #include "pipeline/layout.hpp"
 
+#include <algorithm>
+#include <vector>
+
 #include "common/error.hpp"
+#include "host/output_manifest.hpp"
 
 namespace fs = std::filesystem;
 
@@ -54,14 +58,32 @@ ResolvedLayout resolve_layout(const recipe::Layout& layout, const fs::path& mode
   return r;
 }
 
+bool is_earlier_output(const ResolvedLayout& layout, const std::string& name) {
+  if (layout.policy != recipe::LayoutPolicy::InPlace) return false;
+  if (!layout.quant_config_file.empty() && name == layout.quant_config_file) return true;
+  if (name == layout.index_file) return true;
+  const std::string st = ".safetensors";
+  return name.find(layout.file_suffix) != std::string::npos && name.size() > st.size() &&
+         name.compare(name.size() - st.size(), st.size(), st) == 0;
+}
+
 std::set<fs::path> protected_files(const fs::path& model_dir, const ResolvedLayout& layout) {
   std::set<fs::path> out;
   std::error_code ec;
+  std::vector<std::string> listed;
+  if (layout.policy == recipe::LayoutPolicy::InPlace) {
+    std::string key = layout.file_suffix;
+    while (!key.empty() && (key.front() == '-' || key.front() == '.')) key.erase(key.begin());
+    if (auto names = host::read_manifest(model_dir / host::manifest_file_name(key.empty() ? layout.file_suffix : key)))
+      listed = *names;
+  }
   for (const auto& entry : fs::directory_iterator(model_dir, ec)) {
     if (!entry.is_regular_file()) continue;
     const std::string name = entry.path().filename().string();
-    const bool ours = layout.policy == recipe::LayoutPolicy::InPlace &&
-                      (name.find(layout.file_suffix) != std::string::npos || name == layout.quant_config_file);
+    const bool ours = is_earlier_output(layout, name) ||
+                      std::find(listed.begin(), listed.end(), name) != listed.end() ||
+                      (layout.policy == recipe::LayoutPolicy::InPlace && name == "quantize.log" &&
+                       host::looks_like_our_log(entry.path()));
     if (!ours) out.insert(entry.path());
   }
   return out;

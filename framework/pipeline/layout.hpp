@@ -25,6 +25,9 @@ struct ResolvedLayout {
 ResolvedLayout resolve_layout(const recipe::Layout& layout, const std::filesystem::path& model_dir,
                               const std::optional<std::filesystem::path>& output, int64_t bits, int64_t group_size);
 
+// In place: a file name an earlier run of this layout wrote (its weights, index, quant config).
+bool is_earlier_output(const ResolvedLayout& layout, const std::string& name);
+
 // The user's files this run must never replace: everything in the model folder that is not a
 // previous output of this same layout.
 std::set<std::filesystem::path> protected_files(const std::filesystem::path& model_dir, const ResolvedLayout& layout);

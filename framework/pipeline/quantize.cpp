@@ -1,5 +1,6 @@
 #include "pipeline/quantize.hpp"
 
+#include <ATen/Parallel.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -22,6 +23,7 @@
 #include "pipeline/run_services.hpp"
 #include "pipeline/layer_loops.hpp"
 #include "pipeline/calibration_inputs.hpp"
+#include "pipeline/resume_state.hpp"
 
 namespace fs = std::filesystem;
 
@@ -81,13 +83,18 @@ void log_phases(const PhaseTimes& phases, double total) {
                  100.0 * (method - services) / std::max(total, 1e-9));
 }
 
+}  // namespace
+
 struct Prepared {
   model::ModelConfig config;
   const model::Architecture* arch = nullptr;
   std::shared_ptr<const host::Plugin> method;
   std::map<std::string, host::OptionValue> method_options;
   ResolvedLayout layout;
+  int64_t bits = 0;
 };
+
+namespace {
 
 Prepared prepare(const QuantizeRequest& request, const host::PluginRegistry& registry) {
   Prepared p;
@@ -112,6 +119,7 @@ Prepared prepare(const QuantizeRequest& request, const host::PluginRegistry& reg
   const int64_t bits = int_option(p.method_options, {"bits", "w_bit"}, 0);
   const int64_t group = int_option(p.method_options, {"group_size", "q_group_size"}, 0);
   p.layout = resolve_layout(request.recipe.layout, dir, request.output, bits, group);
+  p.bits = bits;
   return p;
 }
 
@@ -128,26 +136,117 @@ std::map<std::string, host::GivenOption> format_options(const host::Plugin& plug
   return given;
 }
 
+
+// Bytes the staging folder needs at its peak: the format spool and the shards it becomes (two copies
+// of the output), the resume copies of the layers (a third), and two generations of the calibration
+// hidden states. Weight matrices of decoder layers shrink to `bits` per value plus ~10% for scales.
+uint64_t staging_bytes_needed(const st::Checkpoint& ckpt, const std::string& layer_prefix, int64_t bits,
+                              uint64_t hidden_bytes) {
+  uint64_t output = 0;
+  for (const auto& name : ckpt.names()) {
+    const auto view = ckpt.get(name);
+    const bool quantized = name.rfind(layer_prefix, 0) == 0 && view.info->shape.size() == 2 && bits > 0 && bits < 16;
+    output += quantized ? static_cast<uint64_t>(static_cast<double>(view.info->numel()) * bits / 8.0 * 1.1)
+                        : view.info->nbytes();
+  }
+  return 3 * output + 2 * hidden_bytes + (64u << 20);
+}
+
+std::string describe_recipe(const Prepared& p, const recipe::Recipe& r) {
+  std::string out = "method " + p.method->name() + " " + p.method->version() + " {";
+  for (const auto& [name, value] : p.method_options) out += name + "=" + recipe::option_to_toml(value) + ";";
+  out += "} formats";
+  for (const auto& f : r.formats) {
+    out += " " + f.plugin + "{";
+    for (const auto& [name, v] : f.options) out += name + "=" + recipe::option_to_toml(v.value) + ";";
+    out += "}";
+  }
+  return out + " layout " + recipe::layout_policy_name(p.layout.policy) + " compute " + r.compute_dtype;
+}
+
+// The model files a run reads (so an edit or a re-download refuses a resume).
+std::vector<fs::path> input_files(const fs::path& dir, const st::Checkpoint& ckpt) {
+  std::vector<fs::path> files{dir / "config.json"};
+  for (const auto& f : ckpt.files()) files.push_back(f->path());
+  for (const char* side : {"tokenizer.json", "tokenizer_config.json", "generation_config.json"})
+    if (fs::exists(dir / side)) files.push_back(dir / side);
+  return files;
+}
+
+host::OutputSetSpec output_spec(const QuantizeRequest& request, const Prepared& p) {
+  host::OutputSetSpec spec;
+  spec.destination = p.layout.destination;
+  spec.protected_files = protected_files(request.model_dir, p.layout);
+  spec.model_dir = request.model_dir;
+  spec.overwrite = request.overwrite;
+  spec.keep_resume = request.resume;
+  if (p.layout.policy == recipe::LayoutPolicy::InPlace) {
+    std::string key = p.layout.file_suffix;
+    while (!key.empty() && (key.front() == '-' || key.front() == '.')) key.erase(key.begin());
+    spec.in_place_key = key.empty() ? p.layout.file_suffix : key;
+    const ResolvedLayout layout = p.layout;
+    spec.earlier_output_name = [layout](const std::string& name) { return is_earlier_output(layout, name); };
+  }
+  return spec;
+}
+
+void replay_finished_layers(Run& run, const ResumeStore& store) {
+  ScopedPhase timed(&run.phases, "resume (replay finished layers)");
+  for (int64_t i = 0; i < store.layers_done(); ++i)
+    store.replay_layer(i, [&](const std::string& name, const DLTensor& t) { run.emit_tensor(name, t); });
+}
+
 }  // namespace
 
 fs::path planned_destination(const QuantizeRequest& request, const host::PluginRegistry& registry) {
   return prepare(request, registry).layout.destination;
 }
 
-QuantizeSummary quantize(const QuantizeRequest& request, const host::PluginRegistry& registry) {
+QuantizeJob::QuantizeJob(QuantizeRequest request, const host::PluginRegistry& registry)
+    : request_(std::move(request)), registry_(registry) {
+  plan_ = std::make_unique<Prepared>(prepare(request_, registry_));
+  tx_ = std::make_unique<host::OutputTransaction>(output_spec(request_, *plan_));
+  const st::Checkpoint ckpt = st::Checkpoint::open(request_.model_dir);
+  uint64_t hidden_bytes = 0;
+  if (const auto& c = request_.recipe.calibration)
+    hidden_bytes = static_cast<uint64_t>(std::max<int64_t>(c->num_samples, 0)) *
+                   static_cast<uint64_t>(std::max<int64_t>(c->seqlen, 0)) *
+                   static_cast<uint64_t>(plan_->config.hidden_size) * 4u;
+  tx_->require_free_space(staging_bytes_needed(ckpt, plan_->arch->layer_prefix, plan_->bits, hidden_bytes),
+                          "staged shards, their spool and the per-layer resume state");
+}
+
+QuantizeJob::~QuantizeJob() = default;
+
+const fs::path& QuantizeJob::destination() const { return tx_->destination(); }
+fs::path QuantizeJob::log_path() const { return tx_->log_path(); }
+const std::vector<std::string>& QuantizeJob::notices() const { return tx_->notices(); }
+fs::path QuantizeJob::staging_dir() const { return tx_->staging_dir(); }
+
+host::OutputTransaction::Abandoned QuantizeJob::abandon(bool keep_resume) noexcept {
+  return tx_->abandon(keep_resume);
+}
+
+QuantizeSummary QuantizeJob::run() {
   const auto start = Clock::now();
-  Prepared p = prepare(request, registry);
+  const Prepared& p = *plan_;
+  const QuantizeRequest& request = request_;
+  const host::PluginRegistry& registry = registry_;
+  host::OutputTransaction& tx = *tx_;
   const fs::path& dir = request.model_dir;
   st::Checkpoint ckpt = st::Checkpoint::open(dir);
   model::CheckpointSource source(ckpt);
-
-  host::OutputTransaction tx(p.layout.destination, protected_files(dir, p.layout));
   Run run(tx, request.cancel);
 
+  Fingerprint fingerprint{{"model files", describe_files(input_files(dir, ckpt))},
+                          {"recipe", describe_recipe(p, request.recipe)},
+                          {"threads", std::to_string(at::get_num_threads())}};
   // Instances are destroyed (reverse order) before `run` and the transaction go.
+  std::string plugin_versions = p.method->name() + " " + p.method->version();
   for (size_t i = 0; i < request.recipe.formats.size(); ++i) {
     const auto& step = request.recipe.formats[i];
     auto plugin = require_plugin(registry, step.plugin, QF_KIND_FORMAT);
+    plugin_versions += ", " + plugin->name() + " " + plugin->version();
     auto session = std::make_unique<qf_session>();
     session->run = &run;
     session->plugin_name = plugin->name();
@@ -155,6 +254,7 @@ QuantizeSummary quantize(const QuantizeRequest& request, const host::PluginRegis
     session->options = host::resolve_options(*plugin, format_options(*plugin, step, p.layout));
     run.formats.push_back(std::make_unique<PluginInstance>(plugin, std::move(session)));
   }
+  fingerprint["plugins"] = plugin_versions;
   auto method_session = std::make_unique<qf_session>();
   method_session->run = &run;
   method_session->plugin_name = p.method->name();
@@ -170,16 +270,30 @@ QuantizeSummary quantize(const QuantizeRequest& request, const host::PluginRegis
   const int64_t layers = p.config.num_layers;
   spdlog::info("quantizing {} ({} layers, {}) with '{}' into {}", dir.string(), layers, p.config.model_type,
                p.method->name(), p.layout.destination.string());
-  const LayerLoop loop{run, method, ckpt, *p.arch, layers, start};
+  at::Tensor ids;
+  if (req.needs_calibration) {
+    ScopedPhase timed(&run.phases, "calibration data (read, tokenize, embed)");
+    ids = calibration_ids(request, req, p.config);
+    fingerprint["calibration data"] = std::to_string(ids.size(0)) + "x" + std::to_string(ids.size(1)) + " tokens, hash " +
+                                      hash_tensor(ids);
+  }
+  ResumeStore store(tx.resume_dir(), fingerprint);
+  const int64_t resumed = store.layers_done();
+  if (store.layers_done() > 0) {
+    spdlog::info("resuming an interrupted run: {} of {} layers were finished (resume state {:.1f} MB in {})",
+                 store.layers_done(), layers, static_cast<double>(store.bytes_on_disk()) / 1e6,
+                 tx.resume_dir().string());
+    replay_finished_layers(run, store);
+  }
+  const LayerLoop loop{run, method, ckpt, *p.arch, layers, start, &store};
   if (req.needs_calibration) {
     run.calibrated = true;
     const model::ComputeOptions compute = compute_options(request.recipe.compute_dtype, p.config.dtype);
     const model::Model model(p.config, std::make_shared<model::CheckpointSource>(ckpt), compute);
-    at::Tensor ids, hidden;
+    at::Tensor hidden;
     {
       ScopedPhase timed(&run.phases, "calibration data (read, tokenize, embed)");
-      ids = calibration_ids(request, req, p.config);
-      hidden = model.embed(ids);
+      hidden = resumed > 0 ? store.load_hidden() : model.embed(ids);
     }
     spdlog::info("calibration: {} blocks x {} tokens, compute {} (RSS {:.2f} GiB, peak {:.2f})", ids.size(0),
                  ids.size(1), compute.dtype == at::kBFloat16 ? "bf16" : "fp32", current_rss_gib(), peak_rss_gib());
@@ -213,15 +327,21 @@ QuantizeSummary quantize(const QuantizeRequest& request, const host::PluginRegis
   QuantizeSummary summary;
   summary.destination = p.layout.destination;
   summary.layers = layers;
+  summary.resumed_layers = resumed;
   for (const auto& f : ckpt.files()) summary.input_weight_bytes += file_size_or_zero(f->path());
+  summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  log_phases(run.phases, summary.seconds);
   {
     ScopedPhase timed(&run.phases, "commit (rename into place)");
     summary.files = tx.commit();
   }
   for (const auto& shard : run.shards()) summary.output_weight_bytes += file_size_or_zero(p.layout.destination / shard);
-  summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  log_phases(run.phases, summary.seconds);
   return summary;
+}
+
+QuantizeSummary quantize(const QuantizeRequest& request, const host::PluginRegistry& registry) {
+  QuantizeJob job(request, registry);
+  return job.run();
 }
 
 }  // namespace qf::pipeline

@@ -3,9 +3,11 @@
 // result through the recipe's format plugins into the layout's folder, all or nothing.
 #include <atomic>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <vector>
 
+#include "host/output_transaction.hpp"
 #include "host/plugin_registry.hpp"
 #include "recipe/recipe.hpp"
 
@@ -15,7 +17,9 @@ struct QuantizeRequest {
   std::filesystem::path model_dir;
   recipe::Recipe recipe;  // CLI overrides already applied
   std::optional<std::filesystem::path> output;  // --output: standalone layout
-  const std::atomic<bool>* cancel = nullptr;    // set asynchronously (SIGINT) to stop the run
+  const std::atomic<bool>* cancel = nullptr;    // set asynchronously (signals) to stop the run
+  bool overwrite = false;  // --overwrite: replace a destination folder holding files we did not write
+  bool resume = true;      // false (--no-resume): discard an interrupted run's state and start over
 };
 
 struct QuantizeSummary {
@@ -24,14 +28,45 @@ struct QuantizeSummary {
   uint64_t input_weight_bytes = 0;
   uint64_t output_weight_bytes = 0;
   int64_t layers = 0;
+  int64_t resumed_layers = 0;  // layers taken from an interrupted run's state
   double seconds = 0;
 };
 
-// Throws qf::Error with one clear message on any user error or plugin failure; nothing is left at
-// the destination then (the staging folder is removed).
+struct Prepared;
+
+// One run, in two steps so the caller can attach its log between them. The constructor plans the
+// run and claims the destination (lock, ownership and free-space checks, staging folder, cleanup
+// after killed runs) without doing any work; run() quantizes and commits. When run() throws (or is
+// never called), abandon() removes the staged output; an interrupted run keeps its resume state.
+class QuantizeJob {
+ public:
+  QuantizeJob(QuantizeRequest request, const host::PluginRegistry& registry);
+  ~QuantizeJob();
+  QuantizeJob(const QuantizeJob&) = delete;
+  QuantizeJob& operator=(const QuantizeJob&) = delete;
+
+  const std::filesystem::path& destination() const;
+  std::filesystem::path log_path() const;  // the staged quantize.log
+  const std::vector<std::string>& notices() const;  // cleanup done while claiming the destination
+  // Paths an emergency abort (second interrupt) removes without touching this object.
+  std::filesystem::path staging_dir() const;
+  void remove_staging_now() const noexcept { tx_->remove_staging_now(); }
+
+  QuantizeSummary run();
+  host::OutputTransaction::Abandoned abandon(bool keep_resume) noexcept;
+
+ private:
+  QuantizeRequest request_;
+  const host::PluginRegistry& registry_;
+  std::unique_ptr<Prepared> plan_;
+  std::unique_ptr<host::OutputTransaction> tx_;
+};
+
+// Plans, runs and commits in one call (tests, embedding). Throws qf::Error with one clear message
+// on any user error or plugin failure; nothing is left at the destination then.
 QuantizeSummary quantize(const QuantizeRequest& request, const host::PluginRegistry& registry);
 
-// The folder a run will write to, without running it (for placing quantize.log before the run).
+// The folder a run will write to, without running it.
 std::filesystem::path planned_destination(const QuantizeRequest& request, const host::PluginRegistry& registry);
 
 }  // namespace qf::pipeline

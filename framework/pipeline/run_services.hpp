@@ -12,6 +12,7 @@
 #include "host/session.hpp"
 #include "pipeline/phase_times.hpp"
 #include "pipeline/plugin_instance.hpp"
+#include "pipeline/resume_state.hpp"
 #include "common/error.hpp"
 #include <nlohmann/json.hpp>
 
@@ -27,12 +28,15 @@ class Run final : public host::RunServices {
   const void* extension(const std::string& id) override;
 
   std::vector<std::unique_ptr<PluginInstance>> formats;
+  // While set, every emitted tensor is also kept for resuming (the layer loops set it per layer).
+  ResumeStore* recorder = nullptr;
   PhaseTimes phases;
 
   bool progress(const std::string&, uint64_t, uint64_t) override { return !(cancel_ && cancel_->load()); }
 
   void emit_tensor(const std::string& name, const DLTensor& tensor) override {
     if (!emitted_.insert(name).second) throw Error("tensor '" + name + "' was emitted twice");
+    if (recorder) recorder->record(name, tensor);
     ScopedPhase timed(&phases, "emit to formats");
     for (auto& f : formats) {
       host::call_plugin(f->plugin().name(), "add_tensor(" + name + ")", [&](qf_error* err) {

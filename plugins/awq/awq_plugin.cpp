@@ -197,6 +197,10 @@ class AwqMethod {
       cal_->release_captured(layer.raw(), name.c_str());
   }
   // Runs `module` over `x` in whole-block chunks into a fresh [tokens, out_width] tensor.
+  // The host's answer to "go on?": false once the user interrupted the run.
+  void stop_if_cancelled() const {
+    if (!session_.progress("awq", 0, 0)) throw PluginError(QF_ERR_CANCELLED, "cancelled");
+  }
   at::Tensor run_module(qf::sdk::Layer& layer, const std::string& module, const at::Tensor& x,
                         int64_t out_width) const {
     at::Tensor y = at::empty({x.size(0), out_width}, at::kFloat);
@@ -205,6 +209,7 @@ class AwqMethod {
     if (n % max_calib_seq_len_ == 0)
       chunk = std::max<int64_t>(1, kTargetChunkTokens / max_calib_seq_len_) * max_calib_seq_len_;
     for (int64_t i = 0; i < n; i += chunk) {
+      stop_if_cancelled();  // a search runs ~21 of these per group: minutes a layer on real models
       const int64_t len = std::min(chunk, n - i);
       const at::Tensor xc = x.narrow(0, i, len).contiguous();
       const at::Tensor yc = y.narrow(0, i, len);  // contiguous rows of a row-major tensor
@@ -352,6 +357,7 @@ void AwqMethod::quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t c
   std::map<std::string, at::Tensor> final_w;
   for (const auto& name : order) {
     if (excluded(name)) continue;
+    stop_if_cancelled();
     at::Tensor w = read_weight(layer, name);
     auto it = clip_x.find(name);
     if (it != clip_x.end()) {
@@ -390,6 +396,7 @@ at::Tensor AwqMethod::search_group(qf::sdk::Layer& layer, const Group& g, const 
   at::Tensor y_ref;
   if (g.single_linear()) {
     loss = [&](const std::vector<at::Tensor>& c) {
+      stop_if_cancelled();
       return qf::awq::gram_loss(c[0], ws[0], in.gram, in.tokens);
     };
   } else {

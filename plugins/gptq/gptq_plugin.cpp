@@ -121,6 +121,7 @@ class GptqMethod {
         gram_seconds[m] = seconds_since(t0);
       }
       for (size_t m = 0; m < members.size(); ++m) {
+        if (!session_.progress("gptq", index, count)) throw PluginError(QF_ERR_CANCELLED, "cancelled");
         quantize_linear(layer, index, *members[m], grams[m], tokens[m], gram_seconds[m]);
         grams[m] = at::Tensor();
       }
