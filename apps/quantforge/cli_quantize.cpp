@@ -116,7 +116,8 @@ int run_quantize(const std::vector<std::string>& args) {
     for (const auto& f : s.files) spdlog::info("wrote {}", f.string());
   } catch (const std::exception& e) {
     const int sig = interrupts.signal_received();
-    const auto left = job->abandon(sig != 0);
+    // Finished layers stay resumable after any stop or failure (a fingerprint then guards the resume).
+    const auto left = job->abandon(true);
     if (sig)
       spdlog::error("stopped by {} before the output was complete", ::strsignal(sig));
     else

@@ -341,7 +341,12 @@ OutputTransaction::Abandoned OutputTransaction::abandon(bool keep_resume) noexce
 void OutputTransaction::remove_staging_now() const noexcept {
   std::error_code ec;
   if (fs::exists(log_path(), ec)) fs::rename(log_path(), failed_log_path(), ec);
-  fs::remove_all(staging_, ec);
+  // The main thread may still be writing into the staging folder: move it out of the way in one step
+  // (new writes then fail instead of recreating it), then delete it, retrying what raced.
+  const fs::path doomed = parent_ / (".quantforge-removing-" + key_ + "-" + std::to_string(::getpid()));
+  fs::rename(staging_, doomed, ec);
+  const fs::path& target = ec ? staging_ : doomed;
+  for (int attempt = 0; attempt < 5 && fs::exists(target, ec); ++attempt) fs::remove_all(target, ec);
   if (lock_) fs::remove(lock_->path(), ec);
 }
 

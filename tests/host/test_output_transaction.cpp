@@ -93,7 +93,11 @@ TEST_CASE("commit moves staged files into place with a manifest; rollback leaves
 TEST_CASE("declared-but-unwritten, duplicate, escaping, reserved and protected names are errors", "[output]") {
   TempDir root("names");
   write(root.path / "model.safetensors", "original");
-  OutputTransaction tx(root.path, {root.path / "model.safetensors"});
+  OutputSetSpec spec;  // in place: the set lives beside the model's own files
+  spec.destination = root.path;
+  spec.in_place_key = "X";
+  spec.protected_files = {root.path / "model.safetensors"};
+  OutputTransaction tx(spec);
   CHECK_THROWS_WITH(tx.create("model.safetensors"), Catch::Contains("refusing to overwrite the original"));
   CHECK_THROWS_WITH(tx.create("../escape"), Catch::Contains("plain file name"));
   CHECK_THROWS_WITH(tx.create("quantize.log"), Catch::Contains("reserved"));
