@@ -13,6 +13,7 @@
 #include "model/architecture.hpp"
 #include "model/config.hpp"
 #include "model/weight_source.hpp"
+#include "pipeline/checkpoint_checks.hpp"
 #include "pipeline/checkpoint_layer.hpp"
 #include "pipeline/dl_views.hpp"
 #include "pipeline/layout.hpp"
@@ -139,6 +140,7 @@ QuantizeSummary quantize(const QuantizeRequest& request, const host::PluginRegis
   Prepared p = prepare(request, registry);
   const fs::path& dir = request.model_dir;
   st::Checkpoint ckpt = st::Checkpoint::open(dir);
+  check_checkpoint_matches_config(ckpt, p.config, *p.arch, dir / "config.json");
   model::CheckpointSource source(ckpt);
 
   host::OutputTransaction tx(p.layout.destination, protected_files(dir, p.layout));
