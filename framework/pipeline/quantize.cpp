@@ -14,6 +14,7 @@
 #include "model/architecture.hpp"
 #include "model/config.hpp"
 #include "model/weight_source.hpp"
+#include "pipeline/checkpoint_checks.hpp"
 #include "pipeline/checkpoint_layer.hpp"
 #include "pipeline/dl_views.hpp"
 #include "pipeline/layout.hpp"
@@ -205,8 +206,10 @@ fs::path planned_destination(const QuantizeRequest& request, const host::PluginR
 QuantizeJob::QuantizeJob(QuantizeRequest request, const host::PluginRegistry& registry)
     : request_(std::move(request)), registry_(registry) {
   plan_ = std::make_unique<Prepared>(prepare(request_, registry_));
-  tx_ = std::make_unique<host::OutputTransaction>(output_spec(request_, *plan_));
   const st::Checkpoint ckpt = st::Checkpoint::open(request_.model_dir);
+  // Every method gets the same shape checks before anything is created or computed.
+  check_checkpoint_matches_config(ckpt, plan_->config, *plan_->arch, request_.model_dir / "config.json");
+  tx_ = std::make_unique<host::OutputTransaction>(output_spec(request_, *plan_));
   uint64_t hidden_bytes = 0;
   if (const auto& c = request_.recipe.calibration)
     hidden_bytes = static_cast<uint64_t>(std::max<int64_t>(c->num_samples, 0)) *

@@ -1,5 +1,9 @@
 // Config parsing: both transformers spellings, defaults, and clear errors.
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
@@ -115,4 +119,88 @@ TEST_CASE("architecture table: AWQ and GPTQ groups", "[arch]") {
   CHECK(opt.gptq_groups[1] == std::vector<std::string>{"self_attn.out_proj"});
   CHECK(opt.awq_groups[3].prev_op == "fc1");
   CHECK(supported_model_types().size() == 5);
+}
+
+namespace {
+
+// A copy of a fixture's config.json with one key replaced (or removed when `value` is null), in a
+// folder of its own; returns the error load_config gives for it ("" when it loads).
+std::string load_error_with(const std::string& fixture, const std::string& key, const json& value,
+                            const std::string& nested = "") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() /
+                       ("qf_config_" + std::to_string(::getpid()) + "_" + fixture + "_" + key + "_" + nested);
+  fs::create_directories(dir);
+  json j;
+  std::ifstream(std::string(QF_TEST_DATA_DIR) + "/models/" + fixture + "/config.json") >> j;
+  json& target = nested.empty() ? j : j.at(nested);
+  if (value.is_null()) target.erase(key);
+  else target[key] = value;
+  std::ofstream(dir / "config.json") << j.dump(2);
+  std::string error;
+  try {
+    load_config(dir);
+  } catch (const qf::Error& e) {
+    error = e.what();
+  }
+  fs::remove_all(dir);
+  return error;
+}
+
+}  // namespace
+
+TEST_CASE("every size in config.json is validated before it is used", "[config][errors]") {
+  // num_attention_heads 0 used to divide by zero (SIGFPE) while deriving head_dim.
+  for (const char* fixture : {"tiny-llama", "opt-random", "qwen2-random"}) {
+    const std::string e = load_error_with(fixture, "num_attention_heads", 0);
+    CHECK_THAT(e, Catch::Contains("config.json: key 'num_attention_heads' must be a positive integer, got 0"));
+  }
+  for (const char* key : {"hidden_size", "intermediate_size", "num_attention_heads", "num_key_value_heads",
+                          "head_dim", "num_hidden_layers", "vocab_size", "max_position_embeddings"}) {
+    for (int bad : {0, -4}) {
+      CAPTURE(key, bad);
+      CHECK_THAT(load_error_with("tiny-llama", key, bad),
+                 Catch::Contains("tiny-llama_" + std::string(key)) &&
+                     Catch::Contains("config.json: key '" + std::string(key) + "' must be a positive integer, got " +
+                                     std::to_string(bad)));
+    }
+  }
+  CHECK_THAT(load_error_with("opt-random", "ffn_dim", 0),
+             Catch::Contains("key 'ffn_dim' must be a positive integer, got 0"));
+  CHECK_THAT(load_error_with("mistral-random", "sliding_window", 0),
+             Catch::Contains("key 'sliding_window' must be a positive integer, got 0"));
+  CHECK_THAT(load_error_with("tiny-llama", "hidden_size", "256"), Catch::Contains("key 'hidden_size' must be an integer"));
+}
+
+TEST_CASE("head counts must divide, and hidden_size must split over the heads without head_dim", "[config][errors]") {
+  CHECK_THAT(load_error_with("tiny-llama", "num_key_value_heads", 3),
+             Catch::Contains("config.json: key 'num_key_value_heads' (3) must divide num_attention_heads (4)"));
+  CHECK_THAT(load_error_with("mistral-random", "head_dim", nullptr),  // mistral: 128 / 4 divides
+             Catch::Equals(""));
+  json three_heads = 3;
+  CHECK_THAT(load_error_with("opt-random", "num_attention_heads", three_heads),
+             Catch::Contains("config.json: key 'hidden_size' (128) must be divisible by num_attention_heads (3) "
+                             "when head_dim is not given"));
+  // With an explicit head_dim the product need not equal hidden_size (Qwen3 has 4 x 64 != 128).
+  CHECK(load_error_with("qwen3-random", "num_key_value_heads", 4) == "");
+}
+
+TEST_CASE("rope and norm parameters must be positive", "[config][errors]") {
+  CHECK_THAT(load_error_with("llama-random", "rope_theta", 0.0),
+             Catch::Contains("config.json: key 'rope_theta' must be a positive number, got 0.0"));
+  CHECK_THAT(load_error_with("qwen3-random", "rope_theta", -1.0, "rope_parameters"),
+             Catch::Contains("config.json: key 'rope_theta' must be a positive number, got -1.0"));
+  CHECK_THAT(load_error_with("tiny-llama", "rms_norm_eps", 0.0),
+             Catch::Contains("config.json: key 'rms_norm_eps' must be a positive number, got 0.0"));
+  CHECK_THAT(load_error_with("llama-random", "factor", 0.0, "rope_scaling"),
+             Catch::Contains("key 'factor' must be a positive number, got 0.0"));
+  CHECK_THAT(load_error_with("llama-random", "low_freq_factor", -1.0, "rope_scaling"),
+             Catch::Contains("key 'low_freq_factor' must be a positive number"));
+  CHECK_THAT(load_error_with("llama-random", "original_max_position_embeddings", 0, "rope_scaling"),
+             Catch::Contains("key 'original_max_position_embeddings' must be a positive number"));
+  CHECK_THAT(load_error_with("llama-random", "rope_type", 3, "rope_scaling"),
+             Catch::Contains("key 'rope_type' must be a string"));
+  // The fixtures themselves load.
+  for (const char* f : {"tiny-llama", "llama-random", "mistral-random", "opt-random", "qwen2-random", "qwen3-random"})
+    CHECK(load_error_with(f, "unrelated_key", 1) == "");
 }

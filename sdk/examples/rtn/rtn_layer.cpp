@@ -19,6 +19,7 @@ QuantizedLinear quantize(const float* weight, int64_t out, int64_t in, const Set
                                 " is not divisible by group_size " + std::to_string(q.group_size) +
                                 " (AWQ GEMM needs whole groups)");
   q.ngroups = (in + q.group_size - 1) / q.group_size;  // GPTQ allows a ragged last group
+  qf::quant::require_finite_weight(weight, out, in, tensor_name);
   q.codes.resize(static_cast<size_t>(out * in));
   q.dequantized.resize(static_cast<size_t>(out * in));
   q.zeros.resize(static_cast<size_t>(out * q.ngroups));
@@ -33,6 +34,7 @@ QuantizedLinear quantize(const float* weight, int64_t out, int64_t in, const Set
       // The checkpoint stores fp16 scales: quantize with exactly that scale so the file dequantizes
       // to the very weights we hand to the next layer.
       p.scale = qf::quant::round_to_half(p.scale);
+      qf::quant::require_fp16_scale(p.scale, weight, out, in, tensor_name);
       if (p.scale == 0.0f) p.scale = 5.9604645e-08f;  // smallest fp16 subnormal
       q.scales[o * q.ngroups + g] = p.scale;
       q.zeros[o * q.ngroups + g] = p.zero;

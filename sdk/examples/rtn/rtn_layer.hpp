@@ -21,7 +21,8 @@ struct QuantizedLinear {
   std::vector<float> dequantized;  // [out, in]
 };
 
-// Throws std::invalid_argument naming `tensor_name` when the shape does not fit the settings.
+// Throws std::invalid_argument naming `tensor_name` (the weight's full name) when the shape does not
+// fit the settings, the weight has NaN/Inf values, or a group's range is too wide for fp16 scales.
 QuantizedLinear quantize(const float* weight, int64_t out, int64_t in, const Settings& s,
                          const std::string& tensor_name);
 

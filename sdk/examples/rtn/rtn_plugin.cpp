@@ -49,7 +49,7 @@ class RtnMethod {
   void quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t count) {
     for (const auto& linear : layer.linears()) {
       const qf::sdk::MatrixView w = layer.read_weight(linear.short_name);
-      const rtn::QuantizedLinear q = rtn::quantize(w.data, w.rows, w.cols, s_, linear.name);
+      const rtn::QuantizedLinear q = rtn::quantize(w.data, w.rows, w.cols, s_, linear.name + ".weight");
       layer.write_weight(linear.short_name, q.dequantized, q.out, q.in);
       if (s_.checkpoint_format == "awq")
         emit_awq(linear.name, q);

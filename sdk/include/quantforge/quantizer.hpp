@@ -1,11 +1,15 @@
 // Scalar quantization formulas shared by the methods (header-only, no dependencies).
 // gptq_*: the GPTQ reference Quantizer (gptq.md §4), also used for plain RTN.
 // awq_*:  AutoAWQ's pseudo_quantize_tensor with zero point (awq.md §5).
+// require_*: input checks every method should run before quantizing a weight.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
 
 namespace qf::quant {
 
@@ -78,6 +82,62 @@ inline int32_t quantize_code(float x, const GroupParams& p, int bits) {
 
 inline float dequantize_code(int32_t q, const GroupParams& p) {
   return p.scale * static_cast<float>(q - p.zero);
+}
+
+// The largest finite fp16 value: what a checkpoint's fp16 `scales` can hold at most.
+constexpr float kHalfMax = 65504.0f;
+
+// A position in a row-major [rows, cols] weight.
+struct WeightPosition {
+  int64_t row = -1, column = -1;
+};
+
+// How many NaN/Inf values a row-major [rows, cols] weight holds, and where the first one is.
+struct NonFiniteCount {
+  int64_t count = 0;
+  WeightPosition first;
+};
+
+inline NonFiniteCount count_non_finite(const float* w, int64_t rows, int64_t cols) {
+  NonFiniteCount n;
+  for (int64_t i = 0; i < rows * cols; ++i) {
+    if (std::isfinite(w[i])) continue;
+    if (n.count++ == 0) n.first = WeightPosition{i / cols, i % cols};
+  }
+  return n;
+}
+
+// Throws std::invalid_argument naming the tensor when the weight holds NaN or Inf. Without the
+// check a NaN quietly becomes a finite code and an Inf an infinite scale: the output loads, then
+// every perplexity is NaN.
+inline void require_finite_weight(const float* w, int64_t rows, int64_t cols, const std::string& tensor_name) {
+  const NonFiniteCount n = count_non_finite(w, rows, cols);
+  if (n.count == 0) return;
+  throw std::invalid_argument(tensor_name + ": the weight has " + std::to_string(n.count) + " NaN or Inf value" +
+                              (n.count == 1 ? "" : "s") + " (first at row " + std::to_string(n.first.row) +
+                              ", column " + std::to_string(n.first.column) +
+                              "); the checkpoint is damaged: re-export it from a healthy copy");
+}
+
+// Throws std::invalid_argument naming the tensor when a group scale, rounded to fp16 as the
+// checkpoint stores it (round_to_half), is not a finite fp16 number: the weight's values are too
+// large for fp16 scales. The message gives the largest |w| of the tensor and where it is.
+inline void require_fp16_scale(float rounded_scale, const float* w, int64_t rows, int64_t cols,
+                               const std::string& tensor_name) {
+  if (std::isfinite(rounded_scale) && std::fabs(rounded_scale) <= kHalfMax) return;
+  float max_abs = 0.0f;
+  WeightPosition at;
+  for (int64_t i = 0; i < rows * cols; ++i)
+    if (std::fabs(w[i]) > max_abs) {
+      max_abs = std::fabs(w[i]);
+      at = WeightPosition{i / cols, i % cols};
+    }
+  char text[160];
+  std::snprintf(text, sizeof text, "max |w| is %.6g (row %lld, column %lld)", static_cast<double>(max_abs),
+                static_cast<long long>(at.row), static_cast<long long>(at.column));
+  throw std::invalid_argument(tensor_name + ": " + text + ", so a group scale exceeds 65504, the largest fp16 " +
+                              "value: fp16 scales cannot hold it; the checkpoint is damaged or not meant for " +
+                              "this format");
 }
 
 }  // namespace qf::quant
