@@ -2,12 +2,14 @@
 
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <cstdlib>
+#include <iostream>
 #include <set>
 
 #include "common/error.hpp"
 #include "recipe/builtin.hpp"
 #include "recipe/overrides.hpp"
 #include "recipe/quant_config.hpp"
+#include "runtime_setup.hpp"
 
 namespace fs = std::filesystem;
 
@@ -18,7 +20,10 @@ void add_plugin_options(po::options_description& desc) {
                      "extra folder to load plugins from (repeatable)");
 }
 
+void warn(const std::string& message) { std::cerr << "quantforge: warning: " << message << "\n"; }
+
 void load_plugins(const po::variables_map& vm, host::PluginRegistry& registry) {
+  if (vm.count("threads")) check_thread_count(vm["threads"].as<int>());
   std::vector<fs::path> dirs;
   if (vm.count("plugin-dir"))
     for (const auto& d : vm["plugin-dir"].as<std::vector<std::string>>()) {
@@ -26,6 +31,14 @@ void load_plugins(const po::variables_map& vm, host::PluginRegistry& registry) {
       dirs.emplace_back(d);
     }
   registry.load_directories(host::PluginRegistry::search_path(dirs));
+}
+
+void report_plugin_failures(const host::PluginRegistry& registry, const std::vector<std::string>& needed) {
+  for (const auto& name : needed)
+    if (!registry.find(name))
+      if (const auto* failure = registry.failure_for(name))
+        throw Error("plugin '" + name + "' is not available: its library failed to load: " + failure->message());
+  for (const auto& failure : registry.failures()) warn("skipped a plugin library that failed to load: " + failure.message());
 }
 
 void add_recipe_options(po::options_description& desc) {
@@ -36,7 +49,9 @@ void add_recipe_options(po::options_description& desc) {
       ("bits", po::value<std::string>(), "bits per weight")
       ("group_size", po::value<std::string>(), "input channels per scale (-1: per channel)")
       ("zero_point", po::value<std::string>(), "asymmetric grid with a zero point (true/false)")
-      ("quant_config", po::value<std::string>(), "JSON or TOML file with AutoAWQ or GPTQ keys")
+      ("quant_config", po::value<std::string>(),
+       "JSON or TOML file with AutoAWQ or GPTQ keys (an unknown key is an error; keys of other tools that "
+       "the method does not read are ignored with a warning)")
       ("dataset", po::value<std::string>(), "calibration dataset name or path")
       ("dataset-path", po::value<std::string>(), "folder searched first for calibration datasets")
       ("num_samples", po::value<std::string>(), "calibration blocks")
@@ -90,31 +105,47 @@ int64_t as_int(const recipe::OptionValue& v, const std::string& flag) {
   return std::get<int64_t>(v);
 }
 
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+// Applies --quant_config: every key is used, ignored with a warning (another tool's setting), or
+// an error (unknown: a typo must not leave a setting at its default).
+void apply_quant_config_file(recipe::Recipe& r, const std::string& path, bool method_installed,
+                             const std::set<std::string>& declared) {
+  const recipe::QuantConfigFile qc = recipe::read_quant_config(path);
+  if (!method_installed)
+    throw Error("--quant_config " + qc.file + ": method plugin '" + r.method.plugin +
+                "' is not installed, so which keys it reads is unknown (see `quantforge plugins list`)");
+  const recipe::QuantConfigUse use = recipe::apply_quant_config(r, qc, declared);
+  if (!use.ignored.empty())
+    warn(qc.file + ": keys method '" + r.method.plugin + "' does not read, ignored: " + join(use.ignored));
+}
+
 }  // namespace
 
 recipe::Recipe resolve_recipe(const po::variables_map& vm, const host::PluginRegistry& registry) {
   recipe::Recipe r = select_recipe(vm);
+  std::vector<std::string> needed{r.method.plugin};
+  for (const auto& f : r.formats) needed.push_back(f.plugin);
+  report_plugin_failures(registry, needed);
+  const auto method = registry.find(r.method.plugin);
   std::set<std::string> declared;
-  if (auto plugin = registry.find(r.method.plugin))
-    for (const auto& o : plugin->options()) declared.insert(o.name);
+  if (method)
+    for (const auto& o : method->options()) declared.insert(o.name);
 
-  if (vm.count("quant_config")) {
-    std::vector<std::string> warnings;
-    for (const auto& [key, v] : recipe::load_quant_config(vm["quant_config"].as<std::string>(), &warnings)) {
-      // Files carry keys for other tools (quant_method, modules_to_not_convert...): use what maps.
-      if (declared.empty()) continue;
-      if (auto mapped = recipe::translate_option(key, v.value, declared))
-        recipe::set_method_option(r, mapped->first, mapped->second, v.origin);
-    }
-  }
+  if (vm.count("quant_config"))
+    apply_quant_config_file(r, vm["quant_config"].as<std::string>(), method != nullptr, declared);
   for (const char* flag : {"bits", "group_size", "zero_point", "damp_percent", "desc_act", "sym"}) {
     if (!vm.count(flag)) continue;
     override_method_option(r, declared, flag, recipe::parse_cli_value(vm[flag].as<std::string>()),
                            std::string("--") + flag);
   }
-  const bool any_calibration = vm.count("dataset") || vm.count("dataset-path") || vm.count("num_samples") ||
-                               vm.count("seqlen") || vm.count("seed");
-  if (any_calibration) {
+  for (const char* flag : {"dataset", "dataset-path", "num_samples", "seqlen", "seed"})
+    if (vm.count(flag)) r.calibration_flags.push_back(std::string("--") + flag);
+  if (!r.calibration_flags.empty()) {
     if (!r.calibration) r.calibration = recipe::Calibration{};
     if (vm.count("dataset")) {
       r.calibration->dataset = vm["dataset"].as<std::string>();

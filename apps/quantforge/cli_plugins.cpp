@@ -1,4 +1,5 @@
-// `quantforge plugins list` and `quantforge plugins describe NAME`
+// `quantforge plugins list` and `quantforge plugins describe NAME`. A library that fails to load
+// does not hide the others: list shows it apart with the reason (and still exits 0).
 #include <iomanip>
 #include <iostream>
 
@@ -8,7 +9,10 @@
 namespace qf::cli {
 
 int run_plugins(const std::vector<std::string>& args) {
-  po::options_description desc("quantforge plugins (list | describe NAME) [options]");
+  po::options_description desc(
+      "quantforge plugins (list | describe NAME) [options]\n"
+      "list: the plugins found, then each library in a plugin folder that failed to load, with the reason\n"
+      "(exit code 0 either way)\noptions");
   desc.add_options()("help,h", "this help")("action", po::value<std::string>(), "list or describe")(
       "name", po::value<std::string>(), "plugin name");
   add_plugin_options(desc);
@@ -28,10 +32,15 @@ int run_plugins(const std::vector<std::string>& args) {
     for (const auto& p : registry.plugins())
       std::cout << std::left << std::setw(20) << p->name() << std::setw(8) << host::kind_name(p->kind())
                 << std::setw(10) << p->version() << p->description() << "\n";
+    if (!registry.failures().empty()) {
+      std::cout << "\nfailed to load (" << registry.failures().size() << "):\n";
+      for (const auto& f : registry.failures()) std::cout << "  " << f.file.string() << "\n      " << f.reason << "\n";
+    }
     return kExitOk;
   }
   if (action == "describe") {
     if (!vm.count("name")) throw UsageError("plugins describe needs a plugin name");
+    report_plugin_failures(registry, {vm["name"].as<std::string>()});
     const auto p = registry.find(vm["name"].as<std::string>());
     if (!p) throw Error("no plugin named '" + vm["name"].as<std::string>() + "' (see `quantforge plugins list`)");
     std::cout << "name:        " << p->name() << "\nkind:        " << host::kind_name(p->kind())

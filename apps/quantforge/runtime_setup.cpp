@@ -10,6 +10,8 @@
 #include <string>
 #include <thread>
 
+#include "cli_common.hpp"
+
 namespace qf::cli {
 
 void prefer_avx512_kernels() {
@@ -26,7 +28,14 @@ void ensure_openblas_coretype(char** argv) {
   execv("/proc/self/exe", argv);  // returns only on failure: carry on with the slow kernels
 }
 
+void check_thread_count(int threads) {
+  if (threads < 0)
+    throw UsageError("--threads must be 0 (use all cores) or a positive number of threads, got " +
+                     std::to_string(threads));
+}
+
 void configure_threads(int threads) {
+  check_thread_count(threads);
   const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(n);
   spdlog::debug("using {} threads", n);

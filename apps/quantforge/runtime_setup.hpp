@@ -10,7 +10,9 @@ void prefer_avx512_kernels();
 // Prescott kernels: ~6 instead of ~200 fp32 GFLOP/s. It reads OPENBLAS_CORETYPE only when it loads,
 // so on AVX-512 CPUs without the variable we set it and re-execute ourselves once.
 void ensure_openblas_coretype(char** argv);
-// Sets LibTorch's intra-op threads to `threads`, or to the machine's cores when 0.
+// --threads: 0 (all cores) or a positive count; anything else is a UsageError (exit 2).
+void check_thread_count(int threads);
+// Sets LibTorch's intra-op threads to `threads`, or to the machine's cores when 0 (checked first).
 void configure_threads(int threads);
 // Warns when LibTorch's BLAS is the slow reference implementation instead of OpenBLAS.
 void warn_if_reference_blas();

@@ -9,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "host/host_api.hpp"
+#include "host/library_file.hpp"
 
 namespace fs = std::filesystem;
 
@@ -20,32 +21,34 @@ constexpr size_t kVersionFieldsEnd = offsetof(qf_plugin_descriptor, abi_minor) +
 
 std::string text_or_empty(const char* s) { return s ? std::string(s) : std::string(); }
 
+constexpr const char* kFilePrefix = "lib";
+constexpr const char* kFileSuffix = "_plugin.so";
+
 bool looks_like_plugin_file(const fs::path& p) {
   const std::string name = p.filename().string();
-  return name.rfind("lib", 0) == 0 && name.size() > 13 && name.substr(name.size() - 10) == "_plugin.so";
+  return name.rfind(kFilePrefix, 0) == 0 && name.size() > 13 && name.substr(name.size() - 10) == kFileSuffix;
 }
 
 void validate_descriptor(const qf_plugin_descriptor* d, const fs::path& file) {
-  const std::string where = file.string() + ": ";
-  if (d == nullptr) throw Error(where + "the entry function returned no descriptor");
-  if (d->struct_size < kVersionFieldsEnd) throw Error(where + "descriptor is too small to carry an ABI version");
+  if (d == nullptr) throw PluginLoadError(file, "the entry function returned no descriptor");
+  if (d->struct_size < kVersionFieldsEnd) throw PluginLoadError(file, "descriptor is too small to carry an ABI version");
   if (d->abi_major != QF_ABI_VERSION_MAJOR) {
     std::ostringstream os;
-    os << where << "plugin ABI major version " << d->abi_major << " does not match the host's "
-       << QF_ABI_VERSION_MAJOR << " (plugin ABI " << d->abi_major << "." << d->abi_minor << ", host ABI "
-       << QF_ABI_VERSION_MAJOR << "." << QF_ABI_VERSION_MINOR << "); rebuild the plugin against this SDK";
-    throw Error(os.str());
+    os << "plugin ABI major version " << d->abi_major << " does not match the host's " << QF_ABI_VERSION_MAJOR
+       << " (plugin ABI " << d->abi_major << "." << d->abi_minor << ", host ABI " << QF_ABI_VERSION_MAJOR << "."
+       << QF_ABI_VERSION_MINOR << "); rebuild the plugin against this SDK";
+    throw PluginLoadError(file, os.str());
   }
   if (d->struct_size < offsetof(qf_plugin_descriptor, get_interface) + sizeof(void*))
-    throw Error(where + "descriptor struct_size " + std::to_string(d->struct_size) + " is smaller than ABI 1.0's");
+    throw PluginLoadError(file, "descriptor struct_size " + std::to_string(d->struct_size) + " is smaller than ABI 1.0's");
   if (d->name == nullptr || !std::regex_match(d->name, std::regex("[a-z0-9_]+")))
-    throw Error(where + "plugin name must be non-empty [a-z0-9_]+, got '" + text_or_empty(d->name) + "'");
+    throw PluginLoadError(file, "plugin name must be non-empty [a-z0-9_]+, got '" + text_or_empty(d->name) + "'");
   if (d->kind != QF_KIND_METHOD && d->kind != QF_KIND_FORMAT)
-    throw Error(where + "plugin '" + d->name + "' has unknown kind " + std::to_string(d->kind));
+    throw PluginLoadError(file, "plugin '" + std::string(d->name) + "' has unknown kind " + std::to_string(d->kind));
   if (d->init == nullptr || d->deinit == nullptr || d->get_interface == nullptr)
-    throw Error(where + "plugin '" + d->name + "' leaves init, deinit or get_interface empty");
+    throw PluginLoadError(file, "plugin '" + std::string(d->name) + "' leaves init, deinit or get_interface empty");
   if (d->option_count > 0 && d->options == nullptr)
-    throw Error(where + "plugin '" + std::string(d->name) + "' declares options but gives no table");
+    throw PluginLoadError(file, "plugin '" + std::string(d->name) + "' declares options but gives no table");
 }
 
 std::vector<OptionSpec> read_options(const qf_plugin_descriptor* d, const fs::path& file) {
@@ -53,7 +56,7 @@ std::vector<OptionSpec> read_options(const qf_plugin_descriptor* d, const fs::pa
   for (uint32_t i = 0; i < d->option_count; ++i) {
     const qf_option_desc& o = d->options[i];
     if (o.name == nullptr || o.type < QF_OPTION_BOOL || o.type > QF_OPTION_STRING)
-      throw Error(file.string() + ": plugin '" + d->name + "' option #" + std::to_string(i) + " is malformed");
+      throw PluginLoadError(file, "plugin '" + std::string(d->name) + "' option #" + std::to_string(i) + " is malformed");
     out.push_back(OptionSpec{o.name, static_cast<qf_option_type>(o.type), text_or_empty(o.default_value),
                              text_or_empty(o.help)});
   }
@@ -90,15 +93,14 @@ Plugin::Plugin(std::shared_ptr<boost::dll::shared_library> library, const qf_plu
   try {
     status = descriptor_->init(host_api(), &err);
   } catch (...) {
-    throw Error(path_.string() + ": plugin '" + name_ + "' threw an exception out of init (a bug in the plugin)");
+    throw PluginLoadError(path_, "plugin '" + name_ + "' threw an exception out of init (a bug in the plugin)");
   }
-  if (status != QF_OK)
-    throw Error(path_.string() + ": plugin '" + name_ + "' failed to initialise: " + err.message);
+  if (status != QF_OK) throw PluginLoadError(path_, "plugin '" + name_ + "' failed to initialise: " + err.message);
   interface_ = descriptor_->get_interface(id);
   const uint32_t* size = static_cast<const uint32_t*>(interface_);
   if (interface_ == nullptr || *size < sizeof(uint32_t) * 2) {
     descriptor_->deinit();
-    throw Error(path_.string() + ": " + kind_name(kind()) + " plugin '" + name_ + "' does not provide " + id);
+    throw PluginLoadError(path_, std::string(kind_name(kind())) + " plugin '" + name_ + "' does not provide " + id);
   }
 }
 
@@ -145,37 +147,49 @@ void PluginRegistry::load_directories(const std::vector<fs::path>& dirs) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) continue;
     std::vector<fs::path> files;
-    for (const auto& entry : fs::directory_iterator(dir))
-      if (looks_like_plugin_file(entry.path())) files.push_back(entry.path());
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+      if (looks_like_plugin_file(it->path())) files.push_back(it->path());
+    if (ec) {
+      failures_.push_back({dir, "cannot list this plugin folder (" + ec.message() + ")"});
+      continue;
+    }
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
       // The same library reached twice through different search dirs is not a duplicate.
       bool already = false;
       for (const auto& [n, p] : plugins_) already = already || fs::equivalent(p->path(), f, ec);
-      if (!already) load_file(f);
+      for (const auto& failed : failures_) already = already || fs::equivalent(failed.file, f, ec);
+      if (already) continue;
+      try {
+        load_file(f);
+      } catch (const PluginLoadError& e) {
+        failures_.push_back({e.file(), e.reason()});
+      }
     }
   }
 }
 
 std::shared_ptr<const Plugin> PluginRegistry::load_file(const fs::path& file) {
+  // Boost.DLL reports every failed load as "Bad file descriptor": say what is wrong instead.
+  if (const std::string why = why_not_a_shared_library(file); !why.empty()) throw PluginLoadError(file, why);
   auto library = std::make_shared<boost::dll::shared_library>();
   boost::dll::fs::error_code ec;
   library->load(file.string(), boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
-  if (ec) throw Error(file.string() + ": not a loadable shared library (" + ec.message() + ")");
+  if (ec) throw PluginLoadError(file, dlopen_failure(file));
   if (!library->has(QF_PLUGIN_ENTRY_NAME))
-    throw Error(file.string() + ": missing the entry symbol '" QF_PLUGIN_ENTRY_NAME
-                "' (not a QuantForge plugin, or built without QF_DEFINE_*_PLUGIN)");
+    throw PluginLoadError(file, "missing the entry symbol '" QF_PLUGIN_ENTRY_NAME
+                                "' (not a QuantForge plugin, or built without QF_DEFINE_*_PLUGIN)");
   auto entry = library->get<const qf_plugin_descriptor*()>(QF_PLUGIN_ENTRY_NAME);
   const qf_plugin_descriptor* descriptor = nullptr;
   try {
     descriptor = entry();
   } catch (...) {
-    throw Error(file.string() + ": the entry function threw an exception (a bug in the plugin)");
+    throw PluginLoadError(file, "the entry function threw an exception (a bug in the plugin)");
   }
   validate_descriptor(descriptor, file);
   if (auto existing = plugins_.find(descriptor->name); existing != plugins_.end())
-    throw Error(file.string() + ": duplicate plugin name '" + descriptor->name + "', already loaded from " +
-                existing->second->path().string());
+    throw PluginLoadError(file, "duplicate plugin name '" + std::string(descriptor->name) + "', already loaded from " +
+                                    existing->second->path().string());
   auto plugin = std::make_shared<const Plugin>(std::move(library), descriptor, file);
   plugins_[plugin->name()] = plugin;
   return plugin;
@@ -184,6 +198,13 @@ std::shared_ptr<const Plugin> PluginRegistry::load_file(const fs::path& file) {
 std::shared_ptr<const Plugin> PluginRegistry::find(const std::string& plugin_name) const {
   auto it = plugins_.find(plugin_name);
   return it == plugins_.end() ? nullptr : it->second;
+}
+
+const PluginLoadFailure* PluginRegistry::failure_for(const std::string& plugin_name) const {
+  const std::string file_name = kFilePrefix + plugin_name + kFileSuffix;
+  for (const auto& f : failures_)
+    if (f.file.filename() == file_name) return &f;
+  return nullptr;
 }
 
 std::vector<std::shared_ptr<const Plugin>> PluginRegistry::plugins() const {

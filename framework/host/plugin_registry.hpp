@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/error.hpp"
 #include "quantforge/plugin.h"
 
 namespace boost::dll {
@@ -24,6 +25,26 @@ struct OptionSpec {
 
 const char* kind_name(int32_t kind);       // "method" / "format"
 const char* option_type_name(int32_t type);  // "bool", "int", "float", "string"
+
+// Why a library could not be used as a plugin; what() is "FILE: reason".
+class PluginLoadError : public Error {
+ public:
+  PluginLoadError(const std::filesystem::path& file, const std::string& reason)
+      : Error(file.string() + ": " + reason), file_(file), reason_(reason) {}
+  const std::filesystem::path& file() const { return file_; }
+  const std::string& reason() const { return reason_; }
+
+ private:
+  std::filesystem::path file_;
+  std::string reason_;
+};
+
+// A library in a plugin folder that failed to load: the other plugins still work.
+struct PluginLoadFailure {
+  std::filesystem::path file;
+  std::string reason;  // one line, without the path
+  std::string message() const { return file.string() + ": " + reason; }
+};
 
 class Plugin {
  public:
@@ -60,16 +81,22 @@ class PluginRegistry {
   // (colon-separated), the build tree next to the executable, <prefix>/lib/quantforge/plugins.
   static std::vector<std::filesystem::path> search_path(const std::vector<std::filesystem::path>& explicit_dirs);
 
-  // Loads every lib*_plugin.so in each existing directory. Throws qf::Error on the first bad plugin.
+  // Loads every lib*_plugin.so in each existing directory. A file that fails is recorded in
+  // failures() and skipped, so one broken library does not take the working ones down with it.
   void load_directories(const std::vector<std::filesystem::path>& dirs);
-  // Loads one library; throws qf::Error naming the file and what is wrong with it.
+  // Loads one library; throws PluginLoadError naming the file and what is wrong with it.
   std::shared_ptr<const Plugin> load_file(const std::filesystem::path& file);
 
   std::shared_ptr<const Plugin> find(const std::string& name) const;  // nullptr when absent
   std::vector<std::shared_ptr<const Plugin>> plugins() const;         // sorted by name
+  const std::vector<PluginLoadFailure>& failures() const { return failures_; }  // in load order
+  // The failure of the library that would have provided plugin `name` (lib<name>_plugin.so), or
+  // nullptr: lets "not installed" say "its library failed to load" instead.
+  const PluginLoadFailure* failure_for(const std::string& name) const;
 
  private:
   std::map<std::string, std::shared_ptr<const Plugin>> plugins_;
+  std::vector<PluginLoadFailure> failures_;
 };
 
 }  // namespace qf::host

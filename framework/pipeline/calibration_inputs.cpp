@@ -61,6 +61,13 @@ at::Tensor calibration_ids(const QuantizeRequest& request, const qf_method_requi
   return ids;
 }
 
+void warn_unused_calibration_flags(const recipe::Recipe& recipe, const std::string& method) {
+  if (recipe.calibration_flags.empty()) return;
+  std::string flags;
+  for (const auto& f : recipe.calibration_flags) flags += (flags.empty() ? "" : ", ") + f;
+  spdlog::warn("method '{}' uses no calibration data: ignoring {}", method, flags);
+}
+
 int64_t calibration_chunk(const at::Tensor& ids, const model::ModelConfig& config) {
   // fp32 bytes per block: residual, normed input, q/k/v, MLP intermediates and attention scores.
   const double T = static_cast<double>(ids.size(1));

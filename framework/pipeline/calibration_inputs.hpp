@@ -19,6 +19,10 @@ model::ComputeOptions compute_options(const std::string& recipe_dtype, const std
 at::Tensor calibration_ids(const QuantizeRequest& request, const qf_method_requirements& req,
                            const model::ModelConfig& config);
 
+// For a method that reads no calibration data: one warning naming the calibration flags given on
+// the command line (recipe.calibration_flags), which the run ignores.
+void warn_unused_calibration_flags(const recipe::Recipe& recipe, const std::string& method);
+
 // Blocks per layer forward, so activations stay within a fixed memory budget.
 int64_t calibration_chunk(const at::Tensor& ids, const model::ModelConfig& config);
 

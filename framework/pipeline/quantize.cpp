@@ -269,6 +269,7 @@ QuantizeSummary QuantizeJob::run() {
   req.struct_size = sizeof(req);
   host::call_plugin(p.method->name(), "requirements",
                     [&](qf_error* err) { return mv->requirements(method.object(), &req, err); });
+  if (!req.needs_calibration) warn_unused_calibration_flags(request.recipe, p.method->name());
 
   const int64_t layers = p.config.num_layers;
   spdlog::info("quantizing {} ({} layers, {}) with '{}' into {}", dir.string(), layers, p.config.model_type,

@@ -16,9 +16,7 @@ namespace {
 
 using Options = std::map<std::string, SourcedValue>;
 
-void note(std::vector<std::string>* warnings, const std::string& line) {
-  if (warnings != nullptr) warnings->push_back(line);
-}
+void note(QuantConfigFile& out, const std::string& line) { out.notes.push_back(line); }
 
 // AutoAWQ's from_dict lower-cases version ("GEMM" -> "gemm").
 void normalize(Options& out) {
@@ -49,7 +47,7 @@ std::optional<OptionValue> json_scalar(const nlohmann::json& j, const std::strin
   return std::nullopt;
 }
 
-Options from_json(const std::string& text, const std::string& file, std::vector<std::string>* warnings) {
+void from_json(const std::string& text, const std::string& file, QuantConfigFile& qc) {
   nlohmann::json root;
   try {
     root = nlohmann::json::parse(text);
@@ -73,9 +71,9 @@ Options from_json(const std::string& text, const std::string& file, std::vector<
   if (auto it = root.find("quantization_config"); it != root.end() && it->is_object()) {
     top = &*it;
     prefix = "quantization_config.";
-    note(warnings, file + ": reading its 'quantization_config' object (an HF config.json); other keys ignored");
+    note(qc, file + ": reading its 'quantization_config' object (an HF config.json); other keys ignored");
   }
-  Options out;
+  Options& out = qc.options;
   const nlohmann::json* meta = nullptr;
   for (auto it = top->begin(); it != top->end(); ++it) {
     const std::string key = it.key();
@@ -84,7 +82,8 @@ Options from_json(const std::string& text, const std::string& file, std::vector<
     } else if (key == "meta" && it.value().is_object()) {
       meta = &it.value();
     } else {
-      note(warnings, file + ": skipped '" + prefix + key + "' (" + json_type(it.value()) + ", not a scalar option)");
+      qc.non_scalars[key] = json_type(it.value());
+      note(qc, file + ": skipped '" + prefix + key + "' (" + json_type(it.value()) + ", not a scalar option)");
     }
   }
   if (meta != nullptr) {
@@ -93,29 +92,30 @@ Options from_json(const std::string& text, const std::string& file, std::vector<
       const std::string path = prefix + "meta." + key;
       auto v = json_scalar(it.value(), file, path);
       if (!v) {
-        note(warnings, file + ": skipped '" + path + "' (" + json_type(it.value()) + ", not a scalar option)");
+        qc.non_scalars["meta." + key] = json_type(it.value());
+        note(qc, file + ": skipped '" + path + "' (" + json_type(it.value()) + ", not a scalar option)");
       } else if (out.count(key) != 0) {
-        note(warnings, file + ": skipped '" + path + "' (top-level '" + key + "' wins)");
+        note(qc, file + ": skipped '" + path + "' (top-level '" + key + "' wins)");
       } else {
         out[key] = SourcedValue{std::move(*v), file + ": " + path};
+        qc.from_meta.insert(key);
       }
     }
   }
-  return out;
 }
 
 // ---- TOML ----------------------------------------------------------------------------------------
 
-Options from_toml(const std::string& text, const std::string& file, std::vector<std::string>* warnings) {
+void from_toml(const std::string& text, const std::string& file, QuantConfigFile& qc) {
   const toml::table root = detail::parse_toml(text, file);
   const toml::table* top = &root;
   std::string prefix;
-  if (const toml::table* qc = root["quantization_config"].as_table()) {
-    top = qc;
+  if (const toml::table* hf = root["quantization_config"].as_table()) {
+    top = hf;
     prefix = "quantization_config.";
-    note(warnings, file + ": reading its [quantization_config] table; other keys ignored");
+    note(qc, file + ": reading its [quantization_config] table; other keys ignored");
   }
-  Options out;
+  Options& out = qc.options;
   const toml::table* meta = nullptr;
   for (auto&& [k, v] : *top) {
     const std::string key(k.str());
@@ -124,8 +124,9 @@ Options from_toml(const std::string& text, const std::string& file, std::vector<
     } else if (key == "meta" && v.is_table()) {
       meta = v.as_table();
     } else {
-      note(warnings, detail::at(file, v.source()) + ": skipped '" + prefix + key + "' (" +
-                         detail::toml_type_name(v.type()) + ", not a scalar option)");
+      qc.non_scalars[key] = detail::toml_type_name(v.type());
+      note(qc, detail::at(file, v.source()) + ": skipped '" + prefix + key + "' (" + detail::toml_type_name(v.type()) +
+                   ", not a scalar option)");
     }
   }
   if (meta != nullptr) {
@@ -134,16 +135,17 @@ Options from_toml(const std::string& text, const std::string& file, std::vector<
       const std::string path = prefix + "meta." + key;
       auto value = detail::scalar_of(v);
       if (!value) {
-        note(warnings, detail::at(file, v.source()) + ": skipped '" + path + "' (" +
-                           detail::toml_type_name(v.type()) + ", not a scalar option)");
+        qc.non_scalars["meta." + key] = detail::toml_type_name(v.type());
+        note(qc, detail::at(file, v.source()) + ": skipped '" + path + "' (" + detail::toml_type_name(v.type()) +
+                     ", not a scalar option)");
       } else if (out.count(key) != 0) {
-        note(warnings, detail::at(file, v.source()) + ": skipped '" + path + "' (top-level '" + key + "' wins)");
+        note(qc, detail::at(file, v.source()) + ": skipped '" + path + "' (top-level '" + key + "' wins)");
       } else {
         out[key] = SourcedValue{std::move(*value), detail::at(file, v.source()) + ": " + path};
+        qc.from_meta.insert(key);
       }
     }
   }
-  return out;
 }
 
 bool looks_like_json(const std::filesystem::path& path, const std::string& text) {
@@ -159,8 +161,7 @@ bool looks_like_json(const std::filesystem::path& path, const std::string& text)
 
 }  // namespace
 
-std::map<std::string, SourcedValue> load_quant_config(const std::filesystem::path& path,
-                                                      std::vector<std::string>* warnings) {
+QuantConfigFile read_quant_config(const std::filesystem::path& path) {
   const std::string file = path.generic_string();
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) throw qf::Error(file + ": is a directory, not a quant_config file");
@@ -170,9 +171,22 @@ std::map<std::string, SourcedValue> load_quant_config(const std::filesystem::pat
   buf << in.rdbuf();
   if (in.bad()) throw qf::Error(file + ": cannot read quant_config file");
   const std::string text = buf.str();
-  Options out = looks_like_json(path, text) ? from_json(text, file, warnings) : from_toml(text, file, warnings);
-  normalize(out);
-  return out;
+  QuantConfigFile qc;
+  qc.file = file;
+  if (looks_like_json(path, text)) {
+    from_json(text, file, qc);
+  } else {
+    from_toml(text, file, qc);
+  }
+  normalize(qc.options);
+  return qc;
+}
+
+std::map<std::string, SourcedValue> load_quant_config(const std::filesystem::path& path,
+                                                      std::vector<std::string>* warnings) {
+  QuantConfigFile qc = read_quant_config(path);
+  if (warnings != nullptr) warnings->insert(warnings->end(), qc.notes.begin(), qc.notes.end());
+  return std::move(qc.options);
 }
 
 }  // namespace qf::recipe

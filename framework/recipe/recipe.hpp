@@ -84,6 +84,9 @@ struct Recipe {
   std::string compute_dtype = "auto";  // "auto" | "fp32" | "bf16"
   // Set by the CLI when --dataset was given: calibration.fallback_dataset then never applies.
   bool dataset_from_cli = false;
+  // The calibration flags given on the command line ("--dataset", "--seqlen", ...), so a run whose
+  // method reads no calibration data can say which of them it ignores.
+  std::vector<std::string> calibration_flags;
 };
 // Equal when they would produce the same output: all fields except source_file and the origins.
 bool operator==(const Recipe& a, const Recipe& b);
