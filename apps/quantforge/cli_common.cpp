@@ -38,7 +38,8 @@ void report_plugin_failures(const host::PluginRegistry& registry, const std::vec
     if (!registry.find(name))
       if (const auto* failure = registry.failure_for(name))
         throw Error("plugin '" + name + "' is not available: its library failed to load: " + failure->message());
-  for (const auto& failure : registry.failures()) warn("skipped a plugin library that failed to load: " + failure.message());
+  for (const auto& failure : registry.failures())
+    warn("skipped a plugin library that failed to load: " + failure.message());
 }
 
 void add_recipe_options(po::options_description& desc) {

@@ -31,7 +31,8 @@ bool looks_like_plugin_file(const fs::path& p) {
 
 void validate_descriptor(const qf_plugin_descriptor* d, const fs::path& file) {
   if (d == nullptr) throw PluginLoadError(file, "the entry function returned no descriptor");
-  if (d->struct_size < kVersionFieldsEnd) throw PluginLoadError(file, "descriptor is too small to carry an ABI version");
+  if (d->struct_size < kVersionFieldsEnd)
+    throw PluginLoadError(file, "descriptor is too small to carry an ABI version");
   if (d->abi_major != QF_ABI_VERSION_MAJOR) {
     std::ostringstream os;
     os << "plugin ABI major version " << d->abi_major << " does not match the host's " << QF_ABI_VERSION_MAJOR
@@ -40,7 +41,8 @@ void validate_descriptor(const qf_plugin_descriptor* d, const fs::path& file) {
     throw PluginLoadError(file, os.str());
   }
   if (d->struct_size < offsetof(qf_plugin_descriptor, get_interface) + sizeof(void*))
-    throw PluginLoadError(file, "descriptor struct_size " + std::to_string(d->struct_size) + " is smaller than ABI 1.0's");
+    throw PluginLoadError(file,
+                          "descriptor struct_size " + std::to_string(d->struct_size) + " is smaller than ABI 1.0's");
   if (d->name == nullptr || !std::regex_match(d->name, std::regex("[a-z0-9_]+")))
     throw PluginLoadError(file, "plugin name must be non-empty [a-z0-9_]+, got '" + text_or_empty(d->name) + "'");
   if (d->kind != QF_KIND_METHOD && d->kind != QF_KIND_FORMAT)
@@ -56,7 +58,8 @@ std::vector<OptionSpec> read_options(const qf_plugin_descriptor* d, const fs::pa
   for (uint32_t i = 0; i < d->option_count; ++i) {
     const qf_option_desc& o = d->options[i];
     if (o.name == nullptr || o.type < QF_OPTION_BOOL || o.type > QF_OPTION_STRING)
-      throw PluginLoadError(file, "plugin '" + std::string(d->name) + "' option #" + std::to_string(i) + " is malformed");
+      throw PluginLoadError(file,
+                            "plugin '" + std::string(d->name) + "' option #" + std::to_string(i) + " is malformed");
     out.push_back(OptionSpec{o.name, static_cast<qf_option_type>(o.type), text_or_empty(o.default_value),
                              text_or_empty(o.help)});
   }

@@ -118,6 +118,11 @@ QuantConfigUse apply_quant_config(Recipe& recipe, const QuantConfigFile& qc, con
       unknown.push_back(key);
     }
   }
+  // A model's config.json without quantization_config would otherwise list dozens of unknown keys.
+  if (qc.options.count("model_type") != 0 || qc.non_scalars.count("architectures") != 0)
+    throw Error(qc.file + ": this is a model's config.json without a 'quantization_config' object; pass a "
+                          "quantization config (quant_config.json, quantize_config.json) or a quantized model's "
+                          "config.json");
   if (!unknown.empty()) unknown_keys(qc, unknown, method, declared);
 
   // The method's own name wins over a translated one (an AWQ file with zero_point and sym).

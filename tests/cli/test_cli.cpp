@@ -181,7 +181,8 @@ TEST_CASE("calibration flags given to a method without calibration are named in 
   auto r = run("quantize " + model.string() + " --recipe rtn --threads 1 --dataset wikitext2 --seqlen 64 --seed 3");
   CHECK(r.code == 0);
   CHECK(count(r.output, "uses no calibration data") == 1);
-  CHECK_THAT(r.output, Catch::Contains("method 'rtn' uses no calibration data: ignoring --dataset, --seqlen, --seed"));
+  CHECK_THAT(r.output,
+             Catch::Contains("method 'rtn' uses no calibration data: ignoring --dataset, --seqlen, --seed"));
   CHECK(fs::exists(model / "RTN_4bit_CPU" / "model.safetensors"));
   r = run("quantize " + model.string() + " --recipe rtn --bits 8 --threads 1");
   CHECK(r.code == 0);

@@ -202,7 +202,8 @@ TEST_CASE("keys other tools write are ignored and listed; the method's keys are 
   "quant_method": "gptq", "checkpoint_format": "gptq"})");
   Recipe r = recipe_for("gptq");
   auto use = apply_quant_config(r, read_quant_config(ag), kGptq);
-  CHECK(use.used == Strings{"bits", "damp_percent", "desc_act", "group_size", "static_groups", "sym", "true_sequential"});
+  CHECK(use.used ==
+        Strings{"bits", "damp_percent", "desc_act", "group_size", "static_groups", "sym", "true_sequential"});
   CHECK(use.ignored ==
         Strings{"checkpoint_format", "quant_method", "model_file_base_name (null)", "model_name_or_path (null)"});
   CHECK(std::get<int64_t>(r.method.options.at("group_size").value) == 64);
@@ -268,6 +269,13 @@ TEST_CASE("a quant_config file that sets nothing is an error", "[recipe][quant_c
   CHECK_THROWS_WITH(apply_quant_config(r, read_quant_config(empty), kRtn),
                     Contains("empty.toml: no quant_config key sets an option of method 'rtn' (the file has no keys)"));
   CHECK(r == before);
+  // A model's own config.json, without quantization_config.
+  const auto model = dir.write("config.json", R"({"architectures": ["LlamaForCausalLM"], "model_type": "llama",
+    "hidden_size": 64, "num_hidden_layers": 4})");
+  CHECK_THROWS_WITH(apply_quant_config(r, read_quant_config(model), kRtn),
+                    model.generic_string() + ": this is a model's config.json without a 'quantization_config' "
+                                             "object; pass a quantization config (quant_config.json, "
+                                             "quantize_config.json) or a quantized model's config.json");
   // A value that cannot translate names the file and key.
   const auto bad = dir.write("bad.json", R"({"zero_point": 1})");
   CHECK_THROWS_WITH(apply_quant_config(r, read_quant_config(bad), kRtn),
