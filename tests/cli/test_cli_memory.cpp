@@ -1,0 +1,84 @@
+// `quantforge quantize` with calibration checks the memory its plan needs before the first layer:
+// a plan that cannot fit is refused with the estimate, the memory available and the flags that
+// lower it, and nothing is written. $QUANTFORGE_AVAILABLE_MEMORY stands in for the machine's memory.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <string>
+#include <sys/wait.h>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int code;
+  std::string output;
+};
+
+Result run(const std::string& env_and_args) {
+  const std::string cmd = "QUANTFORGE_DATA_DIR= " + env_and_args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+const std::string kExe = std::string(QF_BINARY_DIR) + "/bin/quantforge";
+
+fs::path copy_of_tiny_llama() {
+  std::random_device rd;
+  const fs::path dir = fs::temp_directory_path() /
+                       ("qf_cli_memory_" + std::to_string(::getpid()) + "_" + std::to_string(rd()) + std::to_string(rd()));
+  fs::copy(std::string(QF_TEST_DATA_DIR) + "/models/tiny-llama", dir, fs::copy_options::recursive);
+  return dir;
+}
+
+// Every file under dir with its size and modification time.
+std::map<std::string, std::pair<uintmax_t, fs::file_time_type>> snapshot(const fs::path& dir) {
+  std::map<std::string, std::pair<uintmax_t, fs::file_time_type>> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) out[fs::relative(e.path(), dir).string()] = {e.file_size(), e.last_write_time()};
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a calibration plan that cannot fit is refused before any layer, nothing written", "[cli][memory]") {
+  const fs::path dir = copy_of_tiny_llama();
+  const auto before = snapshot(dir);
+  for (const char* method : {"--awq", "--gptq"}) {
+    INFO(method);
+    const auto r = run("QUANTFORGE_AVAILABLE_MEMORY=64M " + kExe + " quantize " + dir.string() + " " + method +
+                       " --dataset bundled --num_samples 32 --seqlen 256 --threads 1 --log-file " + dir.string() + "_refused.log");
+    INFO(r.output);
+    CHECK(r.code == 1);
+    CHECK_THAT(r.output, Catch::Contains("the calibration needs about ") &&
+                             Catch::Contains(" at its peak (32 samples x 256 tokens, hidden 256, intermediate 768, compute ") &&
+                             Catch::Contains("but only 64 MiB is available (QUANTFORGE_AVAILABLE_MEMORY): lower "
+                                             "--num_samples (at most ") &&
+                             Catch::Contains(" fit at --seqlen 256) or --seqlen (at most "));
+    CHECK_THAT(r.output, !Catch::Contains("layer 1/4") && !Catch::Contains("Exception raised from"));
+    CHECK_THAT(r.output, Catch::Contains("nothing was written to"));
+    fs::remove(dir.string() + "_refused.log");
+    CHECK(snapshot(dir) == before);  // no output, no staging folder, the model untouched
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a malformed QUANTFORGE_AVAILABLE_MEMORY is a clear error", "[cli][memory]") {
+  const fs::path dir = copy_of_tiny_llama();
+  const auto r = run("QUANTFORGE_AVAILABLE_MEMORY=lots " + kExe + " quantize " + dir.string() +
+                     " --awq --num_samples 4 --seqlen 64 --threads 1 --log-file " + dir.string() + "_bad_env.log");
+  CHECK(r.code == 1);
+  CHECK_THAT(r.output, Catch::Contains("QUANTFORGE_AVAILABLE_MEMORY must be a byte count or a size such as 8G, got \"lots\""));
+  fs::remove(dir.string() + "_bad_env.log");
+  fs::remove_all(dir);
+}
