@@ -1,6 +1,8 @@
 // `quantforge quantize` with calibration checks the memory its plan needs before the first layer:
 // a plan that cannot fit is refused with the estimate, the memory available and the flags that
 // lower it, and nothing is written. $QUANTFORGE_AVAILABLE_MEMORY stands in for the machine's memory.
+// An allocation that fails anyway (here: under an address-space limit, so nothing is ever touched)
+// gives the same figures instead of a LibTorch backtrace.
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -80,5 +82,34 @@ TEST_CASE("a malformed QUANTFORGE_AVAILABLE_MEMORY is a clear error", "[cli][mem
   CHECK(r.code == 1);
   CHECK_THAT(r.output, Catch::Contains("QUANTFORGE_AVAILABLE_MEMORY must be a byte count or a size such as 8G, got \"lots\""));
   fs::remove(dir.string() + "_bad_env.log");
+  fs::remove_all(dir);
+}
+
+TEST_CASE("an allocation failure during calibration is one clear message, not a backtrace", "[cli][memory]") {
+  const fs::path dir = copy_of_tiny_llama();
+  const std::string log = dir.string() + "_oom.log";
+  // 1 GB of address space: enough for the program and a small plan, not for 512 x 2048 tokens.
+  const std::string limited = "ulimit -v 1000000 && QUANTFORGE_AVAILABLE_MEMORY=1T " + kExe + " quantize " + dir.string() +
+                              " --gptq --dataset bundled --threads 1 --log-file " + log;
+  const auto small = run(limited + " --num_samples 4 --seqlen 64");
+  if (small.code != 0) {
+    WARN("this machine needs more than 1 GB of address space for a small run; skipped:\n" << small.output);
+    fs::remove_all(dir);
+    return;
+  }
+  fs::remove_all(dir / "GPTQ_8bit_CPU");
+  const auto before = snapshot(dir);
+  const auto r = run(limited + " --num_samples 512 --seqlen 2048");
+  INFO(r.output);
+  CHECK(r.code == 1);
+  CHECK_THAT(r.output, Catch::Contains("[error] out of memory during calibration (an allocation of ") &&
+                           Catch::Contains(" failed): the calibration needs about ") &&
+                           Catch::Contains(" at its peak (512 samples x 2048 tokens, hidden 256, intermediate 768") &&
+                           Catch::Contains("was available when it started (QUANTFORGE_AVAILABLE_MEMORY): lower --num_samples (256 "
+                                           "need about "));
+  CHECK_THAT(r.output, !Catch::Contains("Exception raised from") && !Catch::Contains("frame #") &&
+                           !Catch::Contains("DefaultCPUAllocator"));
+  CHECK(snapshot(dir) == before);
+  fs::remove(log);
   fs::remove_all(dir);
 }
