@@ -27,8 +27,9 @@ void check_config_key(const tok::Tokenizer& t, const char* key, std::optional<bo
 EvalTokens tokenize_for_eval(const tok::Tokenizer& tokenizer, std::string_view text, SpecialTokens mode) {
   EvalTokens r;
   if (mode == SpecialTokens::Bos && !tokenizer.bos_id())
-    throw Error("--add-bos: the tokenizer defines no BOS token (no bos_token in tokenizer_config.json and no "
-                "special token before the text in tokenizer.json's post-processor); drop --add-bos");
+    throw Error(
+        "--add-bos: the tokenizer defines no BOS token (no bos_token in tokenizer_config.json and no "
+        "special token before the text in tokenizer.json's post-processor); drop --add-bos");
   r.ids = tokenizer.encode(text, /*add_special_tokens=*/false);
   switch (mode) {
     case SpecialTokens::Tokenizer: {
@@ -39,7 +40,8 @@ EvalTokens tokenize_for_eval(const tok::Tokenizer& tokenizer, std::string_view t
         r.special = "none (the tokenizer's post-processor adds none, as tokenizer(text); --add-bos prepends a BOS)";
       } else {
         r.special = pre.empty() ? std::string() : describe_ids(tokenizer, pre) + " at the start";
-        if (!post.empty()) r.special += (r.special.empty() ? "" : " and ") + describe_ids(tokenizer, post) + " at the end";
+        if (!post.empty())
+          r.special += (r.special.empty() ? "" : " and ") + describe_ids(tokenizer, post) + " at the end";
         r.special += ", added by the tokenizer's post-processor as tokenizer(text) does (--no-bos for none)";
       }
       check_config_key(tokenizer, "add_bos_token", tokenizer.config_add_bos_token(), pre, "before", r.warnings);

@@ -31,8 +31,10 @@ bool all_finite(const at::Tensor& t) { return at::isfinite(t).all().item<bool>()
   if (!all_finite(h)) where = "the token embeddings";
   for (int64_t i = 0; where.empty() && i < m.num_layers(); ++i) {
     h = m.load_layer(i).forward(h);
-    if (!all_finite(h))
-      where = "the output of layer " + std::to_string(i) + " (" + m.architecture().layer_prefix + std::to_string(i) + ")";
+    if (!all_finite(h)) {
+      const std::string index = std::to_string(i);
+      where = "the output of layer " + index + " (" + m.architecture().layer_prefix + index + ")";
+    }
   }
   if (where.empty()) {
     h = m.final_norm(h);

@@ -46,7 +46,8 @@ std::vector<std::string> cgroup_dirs(const std::string& root, const std::string&
       const auto a = line.find(':'), b = line.find(':', a + 1);
       if (a == std::string::npos || b == std::string::npos) continue;
       const std::string list = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
-      if ((controller.empty() && list.empty()) || (!controller.empty() && ("," + list + ",").find("," + controller + ",") != std::string::npos))
+      if ((controller.empty() && list.empty()) ||
+          (!controller.empty() && ("," + list + ",").find("," + controller + ",") != std::string::npos))
         if (path != "/") dirs.push_back(root + path);
     }
   }
@@ -82,8 +83,10 @@ int64_t largest_fitting(int64_t lo, int64_t hi, const std::function<bool(int64_t
   if (hi < lo || !fits(lo)) return 0;
   while (lo < hi) {
     const int64_t mid = lo + (hi - lo + 1) / 2;
-    if (fits(mid)) lo = mid;
-    else hi = mid - 1;
+    if (fits(mid))
+      lo = mid;
+    else
+      hi = mid - 1;
   }
   return lo;
 }
@@ -115,8 +118,9 @@ CalibrationShape CalibrationShape::of(const model::ModelConfig& config, int64_t 
 }
 
 std::string CalibrationShape::describe() const {
-  return std::to_string(samples) + " samples x " + std::to_string(seqlen) + " tokens, hidden " + std::to_string(hidden) +
-         ", intermediate " + std::to_string(intermediate) + ", compute " + (compute_bytes == 2 ? "bf16" : "fp32");
+  return std::to_string(samples) + " samples x " + std::to_string(seqlen) + " tokens, hidden " +
+         std::to_string(hidden) + ", intermediate " + std::to_string(intermediate) + ", compute " +
+         (compute_bytes == 2 ? "bf16" : "fp32");
 }
 
 std::string MemoryEstimate::describe() const {
@@ -129,7 +133,8 @@ MemoryEstimate estimate_calibration_memory(const CalibrationShape& s) {
   const double S = static_cast<double>(s.samples), T = static_cast<double>(s.seqlen);
   const double H = static_cast<double>(s.hidden), I = static_cast<double>(s.intermediate);
   const double heads = static_cast<double>(s.heads), c = static_cast<double>(s.compute_bytes);
-  const double q_width = heads * static_cast<double>(s.head_dim), kv_width = static_cast<double>(s.kv_heads * s.head_dim);
+  const double q_width = heads * static_cast<double>(s.head_dim),
+               kv_width = static_cast<double>(s.kv_heads * s.head_dim);
   const double tokens = S * T;
   const double hidden_states = tokens * H * c;
   // One block's forward temporaries (residual, normed input, q/k/v, MLP intermediates, attention scores).
@@ -155,8 +160,14 @@ MemoryEstimate estimate_calibration_memory(const CalibrationShape& s) {
   double method_data = 0;
   std::string method_what;
   switch (s.use) {
-    case CalibrationUse::CapturedInputs: method_data = awq; method_what = awq_what; break;
-    case CalibrationUse::InputGrams: method_data = gptq; method_what = "Gram matrices and the solver's copies"; break;
+    case CalibrationUse::CapturedInputs:
+      method_data = awq;
+      method_what = awq_what;
+      break;
+    case CalibrationUse::InputGrams:
+      method_data = gptq;
+      method_what = "Gram matrices and the solver's copies";
+      break;
     case CalibrationUse::Unknown:
       method_data = std::max(awq, gptq);
       method_what = awq >= gptq ? awq_what : "Gram matrices and the solver's copies";
@@ -186,11 +197,16 @@ std::optional<double> parse_memory_size(const std::string& text) {
   if (unit.empty()) return v;
   if (unit.size() != 1) return std::nullopt;
   switch (std::toupper(static_cast<unsigned char>(unit[0]))) {
-    case 'K': return v * 1024.0;
-    case 'M': return v * 1024.0 * 1024.0;
-    case 'G': return v * kGiB;
-    case 'T': return v * kGiB * 1024.0;
-    default: return std::nullopt;
+    case 'K':
+      return v * 1024.0;
+    case 'M':
+      return v * 1024.0 * 1024.0;
+    case 'G':
+      return v * kGiB;
+    case 'T':
+      return v * kGiB * 1024.0;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -251,7 +267,8 @@ std::string CalibrationMemoryPlan::advice() const {
   const int64_t seqlen = largest_fitting(2, shape.seqlen - 1, fits_seqlen);
   std::string out;
   if (samples > 0)
-    out = "lower --num_samples (at most " + std::to_string(samples) + " fit at --seqlen " + std::to_string(shape.seqlen) + ")";
+    out = "lower --num_samples (at most " + std::to_string(samples) + " fit at --seqlen " +
+          std::to_string(shape.seqlen) + ")";
   if (seqlen > 0)
     out += std::string(out.empty() ? "lower" : " or") + " --seqlen (at most " + std::to_string(seqlen) + " fit with " +
            std::to_string(shape.samples) + " samples)";
@@ -274,18 +291,20 @@ std::string CalibrationMemoryPlan::out_of_memory(const std::string& detail) cons
   std::string what_to_do;
   if (fits()) {
     // The reading said it fits: something else took the memory, or a limit the reading missed applies.
-    const int64_t half_samples = std::max<int64_t>(1, shape.samples / 2), half_seqlen = std::max<int64_t>(2, shape.seqlen / 2);
+    const int64_t half_samples = std::max<int64_t>(1, shape.samples / 2),
+                  half_seqlen = std::max<int64_t>(2, shape.seqlen / 2);
     what_to_do = "lower --num_samples (" + std::to_string(half_samples) + " need about " +
                  gib(estimate_with(shape, half_samples, shape.seqlen).total) + ") or --seqlen (" +
-                 std::to_string(half_seqlen) + " needs about " + gib(estimate_with(shape, shape.samples, half_seqlen).total) +
-                 "), or free memory";
+                 std::to_string(half_seqlen) + " needs about " +
+                 gib(estimate_with(shape, shape.samples, half_seqlen).total) + "), or free memory";
   } else {
     what_to_do = advice();
   }
   return "out of memory during calibration" + detail + ": the calibration needs about " + gib(estimate.total) +
          " at its peak (" + shape.describe() + "; " + estimate.describe() + ")" +
-         (available.bytes ? " and " + gib(*available.bytes) + " was available when it started (" + available.source + ")"
-                          : std::string()) +
+         (available.bytes
+              ? " and " + gib(*available.bytes) + " was available when it started (" + available.source + ")"
+              : std::string()) +
          ": " + what_to_do;
 }
 

@@ -49,9 +49,9 @@ struct MemoryEstimate {
     std::string what;
     double bytes = 0;
   };
-  double total = 0;          // bytes at the peak
-  std::string phase;         // "during the propagation forwards" or "while the method runs"
-  std::vector<Part> parts;   // what the peak is made of
+  double total = 0;              // bytes at the peak
+  std::string phase;             // "during the propagation forwards" or "while the method runs"
+  std::vector<Part> parts;       // what the peak is made of
   std::string describe() const;  // "while the method runs: hidden states 2 x 112 MiB, ..."
 };
 
@@ -81,7 +81,7 @@ struct CalibrationMemoryPlan {
   bool fits() const { return !available.bytes || estimate.total <= *available.bytes; }
   // "lower --num_samples (at most 40 fit at --seqlen 512) or --seqlen (at most 160 with 128 samples)"
   std::string advice() const;
-  std::string refusal() const;                                // the plan cannot fit
+  std::string refusal() const;                                 // the plan cannot fit
   std::string out_of_memory(const std::string& detail) const;  // an allocation failed anyway
 };
 

@@ -181,7 +181,8 @@ QuantizeSummary quantize(const QuantizeRequest& request, const host::PluginRegis
     {
       ScopedPhase timed(&run.phases, "calibration data (read, tokenize, embed)");
       ids = calibration_ids(request, req, p.config);
-      memory = check_calibration_memory(p.config, ids.size(0), ids.size(1), static_cast<int64_t>(c10::elementSize(compute.dtype)),
+      memory = check_calibration_memory(p.config, ids.size(0), ids.size(1),
+                                        static_cast<int64_t>(c10::elementSize(compute.dtype)),
                                         calibration_chunk(ids, p.config), p.method->name(), req.propagate_quantized);
       explain_allocation_failures(memory, [&] { hidden = model.embed(ids); });
     }

@@ -33,7 +33,8 @@ void write_model_with_bad_weight(const fs::path& src, const fs::path& dst, const
       found = true;
     }
     keep.push_back(t);
-    refs.push_back({name, v.info->dtype, v.info->shape, t.data_ptr(), static_cast<size_t>(t.numel()) * t.element_size()});
+    refs.push_back(
+        {name, v.info->dtype, v.info->shape, t.data_ptr(), static_cast<size_t>(t.numel()) * t.element_size()});
   }
   if (!found) throw std::runtime_error("no tensor " + tensor + " in " + src.string());
   st::write_file(dst / "model.safetensors", refs);

@@ -81,8 +81,8 @@ TEST_CASE("default eval tokens equal tokenizer(text) and give transformers' perp
     opt.batch = 8;
     const auto r = qf::eval::evaluate_perplexity(model, nullptr, stream.ids, opt);
     const double golden = gd.at("ppl").get<double>(), other = g.at("no_special").at("ppl").get<double>();
-    std::printf("[special tokens] %-15s %-40s ppl %.6f, transformers %.6f (without special tokens %.6f)\n", name.c_str(),
-                stream.special.substr(0, 40).c_str(), r.ppl, golden, other);
+    std::printf("[special tokens] %-15s %-40s ppl %.6f, transformers %.6f (without special tokens %.6f)\n",
+                name.c_str(), stream.special.substr(0, 40).c_str(), r.ppl, golden, other);
     CHECK(r.windows == opt.max_windows);
     CHECK(std::abs(r.ppl - golden) / golden < 1e-4);
     const auto nlls = g.at("default").at("first_window_nlls").get<std::vector<double>>();

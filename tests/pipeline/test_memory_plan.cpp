@@ -117,11 +117,13 @@ TEST_CASE("a plan that cannot fit is refused with the figures and the largest se
   CHECK_FALSE(plan.fits());
   const std::string msg = plan.refusal();
   INFO(msg);
-  CHECK_THAT(msg, Catch::StartsWith("the calibration needs about 2.08 GiB at its peak (128 samples x 512 tokens, hidden "
-                                    "896, intermediate 4864, compute bf16; while the method runs: hidden states 2 x ") &&
-                      Catch::Contains("but only 1.50 GiB is available (QUANTFORGE_AVAILABLE_MEMORY): lower --num_samples"));
+  CHECK_THAT(msg,
+             Catch::StartsWith("the calibration needs about 2.08 GiB at its peak (128 samples x 512 tokens, hidden "
+                               "896, intermediate 4864, compute bf16; while the method runs: hidden states 2 x ") &&
+                 Catch::Contains("but only 1.50 GiB is available (QUANTFORGE_AVAILABLE_MEMORY): lower --num_samples"));
   std::smatch m;
-  REQUIRE(std::regex_search(msg, m, std::regex(R"(at most (\d+) fit at --seqlen 512\) or --seqlen \(at most (\d+) fit)")));
+  REQUIRE(
+      std::regex_search(msg, m, std::regex(R"(at most (\d+) fit at --seqlen 512\) or --seqlen \(at most (\d+) fit)")));
   const int64_t samples = std::stoll(m[1]), seqlen = std::stoll(m[2]);
   // The advice is exact: that many fit, one more does not.
   CalibrationShape s = shape;
@@ -143,15 +145,15 @@ TEST_CASE("allocation failures become one clear message without a backtrace", "[
   avail.source = "MemAvailable in /proc/meminfo";
   const CalibrationMemoryPlan plan = plan_calibration_memory(qwen05b_awq(), avail);
   // A real LibTorch allocation failure: 4 PiB cannot be reserved, so nothing is touched.
-  const std::string torch_oom = message_of([&] {
-    explain_allocation_failures(plan, [] { (void)at::empty({int64_t{1} << 50}, at::kFloat); });
-  });
+  const std::string torch_oom =
+      message_of([&] { explain_allocation_failures(plan, [] { (void)at::empty({int64_t{1} << 50}, at::kFloat); }); });
   INFO(torch_oom);
-  CHECK_THAT(torch_oom, Catch::StartsWith("out of memory during calibration (an allocation of 4194304.00 GiB failed): "
-                                          "the calibration needs about 2.08 GiB at its peak (128 samples x 512 tokens") &&
-                            Catch::Contains("and 8.00 GiB was available when it started (MemAvailable in /proc/meminfo): "
-                                            "lower --num_samples (64 need about ") &&
-                            Catch::EndsWith("), or free memory"));
+  CHECK_THAT(torch_oom,
+             Catch::StartsWith("out of memory during calibration (an allocation of 4194304.00 GiB failed): "
+                               "the calibration needs about 2.08 GiB at its peak (128 samples x 512 tokens") &&
+                 Catch::Contains("and 8.00 GiB was available when it started (MemAvailable in /proc/meminfo): "
+                                 "lower --num_samples (64 need about ") &&
+                 Catch::EndsWith("), or free memory"));
   CHECK_THAT(torch_oom, !Catch::Contains("Exception raised from") && !Catch::Contains("frame #"));
   CHECK(torch_oom.find('\n') == std::string::npos);
   CHECK_THAT(message_of([&] { explain_allocation_failures(plan, [] { throw std::bad_alloc(); }); }),
@@ -165,5 +167,9 @@ TEST_CASE("allocation failures become one clear message without a backtrace", "[
   // Anything else passes through unchanged.
   CHECK(message_of([&] { explain_allocation_failures(plan, [] { throw qf::Error("bits must be 2, 4 or 8"); }); }) ==
         "bits must be 2, 4 or 8");
-  CHECK_THROWS_AS(explain_allocation_failures(plan, [] { (void)at::mm(at::zeros({2, 3}), at::zeros({2, 3})); }), c10::Error);
+  CHECK_THROWS_AS(explain_allocation_failures(plan,
+                                              [] {
+                                                (void)at::mm(at::zeros({2, 3}), at::zeros({2, 3}));
+                                              }),
+                  c10::Error);
 }
