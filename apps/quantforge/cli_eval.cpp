@@ -12,6 +12,7 @@
 #include "cli_common.hpp"
 #include "common/error.hpp"
 #include "eval/eval_text.hpp"
+#include "eval/eval_tokens.hpp"
 #include "eval/model_open.hpp"
 #include "eval/perplexity.hpp"
 #include "model/model.hpp"
@@ -54,7 +55,7 @@ std::string pad(const std::string& s, size_t w, bool right = false) {
 }
 
 void print_table(const eval::PerplexityResult& r, const eval::EvalModel& m, const eval::EvalModel* base,
-                 const std::string& dataset) {
+                 const std::string& dataset, const std::string& special) {
   const std::string tokens = std::to_string(r.windows * r.seqlen);
   std::vector<std::vector<std::string>> rows = {{"model", "windows", "tokens", "ppl"}};
   rows.push_back({m.label(), std::to_string(r.windows), tokens, fixed(r.ppl, 4)});
@@ -62,7 +63,8 @@ void print_table(const eval::PerplexityResult& r, const eval::EvalModel& m, cons
   size_t w0 = 0;
   for (const auto& row : rows) w0 = std::max(w0, row[0].size());
   std::cout << "\nperplexity on " << dataset << ": " << r.windows << " windows x " << r.seqlen << " tokens ("
-            << r.stream_tokens << " tokens in the text), ppl = exp(mean window NLL)\n";
+            << r.stream_tokens << " tokens in the text), ppl = exp(mean window NLL)\n"
+            << "special tokens: " << special << "\n";
   for (const auto& row : rows)
     std::cout << pad(row[0], w0) << "  " << pad(row[1], 7, true) << "  " << pad(row[2], 9, true) << "  "
               << pad(row[3], 12, true) << "\n";
@@ -83,9 +85,10 @@ void print_table(const eval::PerplexityResult& r, const eval::EvalModel& m, cons
 int run_eval(const std::vector<std::string>& args) {
   po::options_description desc(
       "quantforge eval MODEL [options]\n"
-      "Perplexity on non-overlapping windows: the text is tokenized once without special tokens (no BOS; the GPTQ\n"
-      "paper's wikitext2 protocol adds one BOS at the start: --add-bos), cut into tokens/seqlen windows, each\n"
-      "scored on its seqlen-1 next-token predictions in fp32; ppl = exp(mean window NLL). MODEL is a model folder\n"
+      "Perplexity on non-overlapping windows: the text is tokenized once as transformers' tokenizer(text) does\n"
+      "(tokenizer.json's post-processor: one BOS at the start for Llama/Mistral-style tokenizers, none for Qwen2;\n"
+      "--add-bos / --no-bos force or drop it), cut into tokens/seqlen windows, each scored on its seqlen-1\n"
+      "next-token predictions in fp32; ppl = exp(mean window NLL). MODEL is a model folder\n"
       "(fp16/bf16/fp32, or GPTQ v1/v2 / AWQ GEMM, dequantized on load), an output subfolder like GPTQ_8bit_CPU,\n"
       "or an in-place variant (--variant AWQ, or the path of model-AWQ.safetensors.index.json).\noptions");
   desc.add_options()("help,h", "this help")("model", po::value<std::string>(), "model folder or weights index")(
@@ -100,7 +103,8 @@ int run_eval(const std::vector<std::string>& args) {
       "threads", po::value<int>()->default_value(0), "compute threads (0: all cores)")(
       "variant", po::value<std::string>()->default_value(""), "in-place variant of MODEL, e.g. AWQ")(
       "base-variant", po::value<std::string>()->default_value(""), "in-place variant of --base")(
-      "add-bos", po::bool_switch(), "prepend one BOS token to the stream (GPTQ paper protocol)")(
+      "add-bos", po::bool_switch(), "exactly one BOS token before the text, nothing else (whatever the tokenizer adds)")(
+      "no-bos", po::bool_switch(), "no special tokens at all (encode without the post-processor)")(
       "verbose,v", po::bool_switch(), "debug logging");
   po::positional_options_description pos;
   pos.add("model", 1);
@@ -125,6 +129,10 @@ int run_eval(const std::vector<std::string>& args) {
   if (seqlen < 2) throw UsageError("--seqlen must be at least 2");
   if (vm["max-windows"].as<int64_t>() < 0) throw UsageError("--max-windows must be >= 0");
   if (vm["batch"].as<int64_t>() < 1) throw UsageError("--batch must be at least 1");
+  if (vm["add-bos"].as<bool>() && vm["no-bos"].as<bool>()) throw UsageError("--add-bos and --no-bos exclude each other");
+  const eval::SpecialTokens special = vm["add-bos"].as<bool>()  ? eval::SpecialTokens::Bos
+                                      : vm["no-bos"].as<bool>() ? eval::SpecialTokens::None
+                                                                : eval::SpecialTokens::Tokenizer;
 
   setup_eval_logging(vm["verbose"].as<bool>());
   configure_threads(vm["threads"].as<int>());
@@ -158,14 +166,12 @@ int run_eval(const std::vector<std::string>& args) {
     spec.dataset_path = vm["dataset-path"].as<std::string>();
     const eval::EvalText text = eval::load_eval_text(spec);
     const auto t0 = std::chrono::steady_clock::now();
-    std::vector<int32_t> tokens = tokenizer.encode(text.text, /*add_special_tokens=*/false);
+    const eval::EvalTokens stream = eval::tokenize_for_eval(tokenizer, text.text, special);
+    const std::vector<int32_t>& tokens = stream.ids;
     const double tok_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (vm["add-bos"].as<bool>()) {
-      if (!tokenizer.bos_id()) throw Error("--add-bos: the tokenizer defines no BOS token");
-      tokens.insert(tokens.begin(), *tokenizer.bos_id());
-    }
-    spdlog::info("text: {}; {} bytes -> {} tokens in {:.2f}s (no special tokens{})", text.description,
-                 text.text.size(), tokens.size(), tok_s, vm["add-bos"].as<bool>() ? ", one BOS prepended" : "");
+    for (const std::string& w : stream.warnings) spdlog::warn("{}", w);
+    spdlog::info("text: {}; {} bytes -> {} tokens in {:.2f}s", text.description, text.text.size(), tokens.size(), tok_s);
+    spdlog::info("special tokens: {}", stream.special);
 
     const model::Model evaluated(m.config, m.weights, compute);
     std::optional<model::Model> base_model;
@@ -190,7 +196,7 @@ int run_eval(const std::vector<std::string>& args) {
     };
     const eval::PerplexityResult r =
         eval::evaluate_perplexity(evaluated, base_model ? &*base_model : nullptr, tokens, opt, progress);
-    print_table(r, m, b ? &*b : nullptr, spec.dataset);
+    print_table(r, m, b ? &*b : nullptr, spec.dataset, stream.special);
   } catch (const Error& e) {
     spdlog::error("{}", e.what());
     return kExitError;

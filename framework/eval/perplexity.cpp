@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <string>
 
 #include "common/error.hpp"
 
@@ -17,6 +18,39 @@ at::Tensor final_hidden(const model::Model& m, const at::Tensor& ids) {
   at::Tensor h = m.embed(ids);
   for (int64_t i = 0; i < m.num_layers(); ++i) h = m.load_layer(i).forward(h);
   return m.final_norm(h);
+}
+
+bool all_finite(const at::Tensor& t) { return at::isfinite(t).all().item<bool>(); }
+
+// Window `w` (0-based) of `m` gave a non-finite NLL: re-run it stage by stage and name the first
+// stage whose output is not finite. Only on this failure path, so normal windows pay nothing.
+[[noreturn]] void report_non_finite(const model::Model& m, const char* which, const at::Tensor& ids, int64_t w,
+                                    int64_t n, const PerplexityOptions& opt) {
+  std::string where;
+  at::Tensor h = m.embed(ids);
+  if (!all_finite(h)) where = "the token embeddings";
+  for (int64_t i = 0; where.empty() && i < m.num_layers(); ++i) {
+    h = m.load_layer(i).forward(h);
+    if (!all_finite(h)) {
+      const std::string index = std::to_string(i);
+      where = "the output of layer " + index + " (" + m.architecture().layer_prefix + index + ")";
+    }
+  }
+  if (where.empty()) {
+    h = m.final_norm(h);
+    if (!all_finite(h)) where = "the output of the final norm";
+  }
+  if (where.empty()) {
+    const int64_t L = ids.size(1), chunk = std::max<int64_t>(1, opt.logits_chunk_floats / m.config().vocab_size);
+    for (int64_t p0 = 0; where.empty() && p0 < L; p0 += chunk)
+      if (!all_finite(m.lm_head(h.narrow(1, p0, std::min(chunk, L - p0))))) where = "the lm_head logits";
+  }
+  if (where.empty()) where = "the scoring (every stage's output is finite)";
+  const int64_t a = w * opt.seqlen, b = a + opt.seqlen - 1;
+  throw Error(std::string(which) + ": window " + std::to_string(w + 1) + " of " + std::to_string(n) + " (tokens " +
+              std::to_string(a) + ".." + std::to_string(b) + "): " + where +
+              " became non-finite (NaN or Inf); look for NaN/Inf weights there, or, computing in bf16, an overflow "
+              "(try --dtype fp32)");
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -83,6 +117,15 @@ PerplexityResult evaluate_perplexity(const model::Model& model, const model::Mod
     }
     nll /= static_cast<double>(L - 1);
     base_nll /= static_cast<double>(L - 1);
+    const auto check_finite = [&](const model::Model* m, const at::Tensor& scores, const char* which) {
+      if (!m) return;
+      const at::Tensor bad = at::isfinite(scores).logical_not().nonzero();
+      if (bad.numel() == 0) return;
+      const int64_t i = bad[0][0].item<int64_t>();
+      report_non_finite(*m, which, ids.narrow(0, i, 1), w0 + i, n, opt);
+    };
+    check_finite(&model, nll, "the model");
+    check_finite(base, base_nll, "the base model (--base)");
     for (int64_t i = 0; i < b; ++i) {
       r.window_nll.push_back(nll[i].item<double>());
       if (base) r.base_window_nll.push_back(base_nll[i].item<double>());

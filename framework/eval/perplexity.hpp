@@ -55,7 +55,9 @@ struct PerplexityResult {
 using ProgressFn = std::function<void(const PerplexityProgress&)>;
 
 // `base` may be null. Models must share the vocabulary size. qf::Error when the stream holds fewer
-// than seqlen tokens, seqlen < 2, or ids fall outside the vocabulary.
+// than seqlen tokens, seqlen < 2, or ids fall outside the vocabulary; and when a window's NLL is not
+// finite: "the model: window N of M (tokens a..b): the output of layer L (model.layers.L) became
+// non-finite ...", the first stage (embeddings, layer, final norm, lm_head) found by re-running it.
 PerplexityResult evaluate_perplexity(const model::Model& model, const model::Model* base,
                                      const std::vector<int32_t>& tokens, const PerplexityOptions& options,
                                      const ProgressFn& progress = {});

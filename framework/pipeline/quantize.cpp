@@ -18,6 +18,7 @@
 #include "pipeline/checkpoint_layer.hpp"
 #include "pipeline/dl_views.hpp"
 #include "pipeline/layout.hpp"
+#include "pipeline/memory_plan.hpp"
 #include "pipeline/memory_usage.hpp"
 #include "pipeline/model_files.hpp"
 #include "pipeline/plugin_instance.hpp"
@@ -295,13 +296,19 @@ QuantizeSummary QuantizeJob::run() {
     const model::ComputeOptions compute = compute_options(request.recipe.compute_dtype, p.config.dtype);
     const model::Model model(p.config, std::make_shared<model::CheckpointSource>(ckpt), compute);
     at::Tensor hidden;
+    CalibrationMemoryPlan memory;
     {
       ScopedPhase timed(&run.phases, "calibration data (read, tokenize, embed)");
-      hidden = resumed > 0 ? store.load_hidden() : model.embed(ids);
+      memory = check_calibration_memory(p.config, ids.size(0), ids.size(1),
+                                        static_cast<int64_t>(c10::elementSize(compute.dtype)),
+                                        calibration_chunk(ids, p.config), p.method->name(), req.propagate_quantized);
+      explain_allocation_failures(memory, [&] { hidden = resumed > 0 ? store.load_hidden() : model.embed(ids); });
     }
     spdlog::info("calibration: {} blocks x {} tokens, compute {} (RSS {:.2f} GiB, peak {:.2f})", ids.size(0),
                  ids.size(1), compute.dtype == at::kBFloat16 ? "bf16" : "fp32", current_rss_gib(), peak_rss_gib());
-    quantize_calibrated(loop, model, std::move(hidden), req.propagate_quantized, calibration_chunk(ids, p.config));
+    explain_allocation_failures(memory, [&] {
+      quantize_calibrated(loop, model, std::move(hidden), req.propagate_quantized, calibration_chunk(ids, p.config));
+    });
   } else {
     quantize_from_checkpoint(loop, source);
   }

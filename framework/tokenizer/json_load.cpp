@@ -385,6 +385,8 @@ std::shared_ptr<Tokenizer::Impl> load_tokenizer(const std::string& tokenizer_jso
       if (p.is_sequence) {
         seen_seq = true;
       } else if (!p.ids.empty()) {
+        auto& side = seen_seq ? impl->special_suffix : impl->special_prefix;
+        side.insert(side.end(), p.ids.begin(), p.ids.end());
         if (!seen_seq) {
           impl->add_bos = true;
           if (!impl->bos) impl->bos = p.ids.back();
@@ -410,8 +412,10 @@ std::shared_ptr<Tokenizer::Impl> load_tokenizer(const std::string& tokenizer_jso
     };
     if (auto b = resolve("bos_token")) impl->bos = b;
     if (auto e = resolve("eos_token")) impl->eos = e;
-    if (find(cfg, "add_bos_token")) impl->add_bos = get_bool(cc, cfg, "", "add_bos_token", false);
-    if (find(cfg, "add_eos_token")) impl->add_eos = get_bool(cc, cfg, "", "add_eos_token", false);
+    if (find(cfg, "add_bos_token")) impl->config_add_bos = get_bool(cc, cfg, "", "add_bos_token", false);
+    if (find(cfg, "add_eos_token")) impl->config_add_eos = get_bool(cc, cfg, "", "add_eos_token", false);
+    if (impl->config_add_bos) impl->add_bos = *impl->config_add_bos;
+    if (impl->config_add_eos) impl->add_eos = *impl->config_add_eos;
   }
   return impl;
 }

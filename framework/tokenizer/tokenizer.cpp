@@ -59,9 +59,18 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_t
                            seg.span.first == 0, ids);
     }
   }
-  if (add_special_tokens && impl_->post_processor) impl_->post_processor->apply(ids);
+  if (add_special_tokens) this->add_special_tokens(ids);
   return ids;
 }
+
+void Tokenizer::add_special_tokens(std::vector<int32_t>& ids) const {
+  if (impl_->post_processor) impl_->post_processor->apply(ids);
+}
+
+const std::vector<int32_t>& Tokenizer::special_prefix() const { return impl_->special_prefix; }
+const std::vector<int32_t>& Tokenizer::special_suffix() const { return impl_->special_suffix; }
+std::optional<bool> Tokenizer::config_add_bos_token() const { return impl_->config_add_bos; }
+std::optional<bool> Tokenizer::config_add_eos_token() const { return impl_->config_add_eos; }
 
 std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const {
   std::vector<std::string> tokens;

@@ -32,6 +32,8 @@ struct Tokenizer::Impl {
 
   std::optional<int32_t> bos, eos;
   bool add_bos = false, add_eos = false;
+  std::optional<bool> config_add_bos, config_add_eos;  // as tokenizer_config.json states them
+  std::vector<int32_t> special_prefix, special_suffix;  // the post-processor's ids around the text
   int32_t vocab_size = 0;
 
   void encode_text(std::string text, bool at_start, std::vector<int32_t>& ids) const;

@@ -300,6 +300,33 @@ TEST_CASE("Split + ByteLevel(use_regex=false) + Digits + template with BOS", "[t
   CHECK(t.decode(ids, true) == "It's 12345");
 }
 
+TEST_CASE("the post-processor's ids around the text, applied alone, and the config keys as stated", "[tokenizer]") {
+  json j = spm_tokenizer(nullptr, nullptr, {}, {"\xE2\x96\x81", "h", "i"});
+  j["post_processor"]["single"].push_back({{"SpecialToken", {{"id", "</s>"}, {"type_id", 0}}}});
+  j["post_processor"]["special_tokens"]["</s>"] = {{"id", "</s>"}, {"ids", {2}}, {"tokens", {"</s>"}}};
+  const Tokenizer t = load(j, json{{"bos_token", "<s>"}, {"add_bos_token", false}});
+  CHECK(t.special_prefix() == std::vector<int32_t>{1});
+  CHECK(t.special_suffix() == std::vector<int32_t>{2});
+  auto ids = t.encode("hi", false);
+  CHECK(ids.front() != 1);
+  t.add_special_tokens(ids);
+  CHECK(ids == t.encode("hi", true));
+  CHECK(ids.front() == 1);
+  CHECK(ids.back() == 2);
+  // The config's keys are reported as stated; encoding follows tokenizer.json (as transformers 5).
+  CHECK(t.config_add_bos_token() == false);
+  CHECK_FALSE(t.config_add_eos_token().has_value());
+  // A null bos_token (Qwen2's tokenizer_config.json) means none, not an error.
+  j["post_processor"] = {{"type", "ByteLevel"}, {"trim_offsets", false}};
+  const Tokenizer q = load(j, json{{"bos_token", nullptr}, {"eos_token", "</s>"}});
+  CHECK_FALSE(q.bos_id().has_value());
+  CHECK(q.special_prefix().empty());
+  CHECK(q.special_suffix().empty());
+  auto plain = q.encode("hi", false);
+  q.add_special_tokens(plain);
+  CHECK(plain == q.encode("hi", false));
+}
+
 TEST_CASE("errors name the file and the key", "[tokenizer]") {
   const fs::path d = temp_dir();
   CHECK_THROWS_WITH(Tokenizer::from_dir(d / "nope"), Catch::Contains("not found") && Catch::Contains("tokenizer.json"));
