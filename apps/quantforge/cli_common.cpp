@@ -37,7 +37,8 @@ void add_recipe_options(po::options_description& desc) {
       ("group_size", po::value<std::string>(), "input channels per scale (-1: per channel)")
       ("zero_point", po::value<std::string>(), "asymmetric grid with a zero point (true/false)")
       ("quant_config", po::value<std::string>(), "JSON or TOML file with AutoAWQ or GPTQ keys")
-      ("dataset", po::value<std::string>(), "calibration dataset name or path")
+      ("dataset", po::value<std::string>(),
+       "calibration dataset: wikitext2 (train split), wikitext2-valid, pileval, c4, bundled, or a file")
       ("dataset-path", po::value<std::string>(), "folder searched first for calibration datasets")
       ("num_samples", po::value<std::string>(), "calibration blocks")
       ("seqlen", po::value<std::string>(), "tokens per calibration block")
