@@ -63,6 +63,7 @@ if [ -z "$PPL_BEFORE" ] || [ -z "$PPL_AFTER" ]; then
   exit 1
 fi
 
+total_s=$(( $(date +%s) - demo_start ))
 cat <<SUMMARY
 
 ==================== demo summary ====================
@@ -74,6 +75,6 @@ perplexity on held-out text ($HELDOUT, $WINDOWS):
   before     $PPL_BEFORE  (original weights)
   after      $PPL_AFTER  (quantized; ratio after/before $RATIO)
 top-1 agreement with the original: $TOP1
-time         quantize ${quantize_s} s, evaluate ${eval_s} s; whole demo $(( $(date +%s) - demo_start )) s (with setup and build)
+time         quantize ${quantize_s} s, evaluate ${eval_s} s; whole demo ${total_s} s (with setup and build)
 ======================================================
 SUMMARY

@@ -145,7 +145,8 @@ fi
 if has_plugin gptq; then
   BUNDLED_VALID=/opt/quantforge/share/quantforge/data/wikitext-2-raw/wiki.valid.raw
   step "bundled WikiText-2 validation split and its attribution in the image"
-  podman run --rm --entrypoint sh "$IMAGE" -c "test -s $BUNDLED_VALID && grep -q 'CC BY-SA 3.0' ${BUNDLED_VALID%/*}/README.md" \
+  podman run --rm --entrypoint sh "$IMAGE" \
+    -c "test -s $BUNDLED_VALID && grep -q 'CC BY-SA 3.0' ${BUNDLED_VALID%/*}/README.md" \
     || fail "the image lacks $BUNDLED_VALID or its attribution README.md"
   prepare gptq
   quantize gptq --gptq
@@ -163,7 +164,8 @@ if has_plugin gptq; then
   shopt -u nullglob
   [ ${#shards[@]} -gt 0 ] || fail "GPTQ wrote no model*.safetensors in GPTQ_8bit_CPU/"
   for f in "${shards[@]}" "$out/config.json" "$out/quantize_config.json" "$out/quantize.log"; do expect_file "$f"; done
-  grep -q 'fallback_dataset "wikitext2-valid"' "$out/quantize.log" || fail "GPTQ quantize.log lacks the fallback warning"
+  grep -q 'fallback_dataset "wikitext2-valid"' "$out/quantize.log" \
+    || fail "GPTQ quantize.log lacks the fallback warning"
   checked+=(gptq)
 else
   echo "(gptq plugin not in the image: GPTQ not checked)"

@@ -236,8 +236,9 @@ CalibrationSet load_calibration(const CalibrationSpec& spec, const qf::tok::Toke
       const std::vector<std::string> names{"wiki.train.raw", "wikitext-2-raw/wiki.train.raw"};
       const fs::path file = find_in_dirs(dirs, names, looked);
       if (file.empty()) {
-        throw_dataset_not_found("calibration", spec.dataset, dirs, names, looked,
-                                "(WikiText-2's validation split, bundled with QuantForge, is --dataset wikitext2-valid.)");
+        throw_dataset_not_found(
+            "calibration", spec.dataset, dirs, names, looked,
+            "(WikiText-2's validation split, bundled with QuantForge, is --dataset wikitext2-valid.)");
       }
       return run_wikitext2(file, "train split, as the reference", spec, tok);
     }
@@ -289,8 +290,8 @@ CalibrationSet load_calibration(const CalibrationSpec& spec, const qf::tok::Toke
   const bool json = is_json_lines_name(fname);
   if (!wiki_raw && !text && !json) {
     throw Error("calibration dataset \"" + spec.dataset +
-                "\" is neither a known name (wikitext2, wikitext2-valid, pileval, c4, bundled) nor a supported file (.txt, .raw, "
-                ".jsonl, .jsonl.zst, .jsonl.gz, .json, .json.gz)");
+                "\" is neither a known name (wikitext2, wikitext2-valid, pileval, c4, bundled) nor a supported file "
+                "(.txt, .raw, .jsonl, .jsonl.zst, .jsonl.gz, .json, .json.gz)");
   }
   std::error_code ec;
   if (!fs::is_regular_file(file, ec)) {

@@ -172,8 +172,8 @@ TEST_CASE("quantize MODEL --gptq with no other flag runs offline on the bundled 
   // Warned once: what was missing and where we looked, what was used, and how to supply the train split.
   CHECK(count_of(r.output, "not found") == 1);
   CHECK(count_of(r.output, "fallback_dataset") == 1);
-  CHECK_THAT(r.output, Catch::Contains("[warning] calibration dataset \"wikitext2\" not found (looked for wiki.train.raw, "
-                                       "wikitext-2-raw/wiki.train.raw in " + data.string() + ", "));
+  CHECK_THAT(r.output, Catch::Contains("[warning] calibration dataset \"wikitext2\" not found (looked for "
+                                       "wiki.train.raw, wikitext-2-raw/wiki.train.raw in " + data.string() + ", "));
   CHECK_THAT(r.output, Catch::Contains("calibrating on the recipe's fallback_dataset \"wikitext2-valid\" instead: " +
                                        bundled.string()));
   CHECK_THAT(r.output, Catch::Contains("To calibrate on \"wikitext2\", put wiki.train.raw in one of those folders, "
@@ -193,7 +193,8 @@ TEST_CASE("quantize MODEL --gptq with no other flag runs offline on the bundled 
   CHECK(count_of(log, "fallback_dataset \"wikitext2-valid\"") == 1);
 }
 
-TEST_CASE("quantize --gptq uses wiki.train.raw when the user has it and then does not warn", "[cli][gptq][calibration]") {
+TEST_CASE("quantize --gptq uses wiki.train.raw when the user has it and then does not warn",
+          "[cli][gptq][calibration]") {
   TempDir work("gptq_train");
   const fs::path data = work.path / "data";
   fs::create_directories(data / "wikitext-2-raw");

@@ -168,7 +168,8 @@ TEST_CASE("scripts/demo.sh ends with perplexity before and after on held-out tex
     const auto r = tree.run("demo.sh", "QF_DEMO_THREADS=1 QF_DEMO_EVAL_WINDOWS=8 QF_DEMO_METHOD='" + method + "'");
     INFO(method << "\n" << r.output);
     REQUIRE(r.code == 0);
-    CHECK_THAT(r.output, Catch::Contains("demo summary") && Catch::Contains("method       quantforge quantize " + method));
+    CHECK_THAT(r.output,
+               Catch::Contains("demo summary") && Catch::Contains("method       quantforge quantize " + method));
     CHECK_THAT(r.output, Catch::Contains("perplexity on held-out text (tests/data/text/heldout.txt, ") &&
                              Catch::Contains(", 8 windows x 512 tokens)"));
     const std::string before = number_after(r.output, "before");
@@ -181,7 +182,8 @@ TEST_CASE("scripts/demo.sh ends with perplexity before and after on held-out tex
     CHECK(std::regex_search(r.output, std::regex(R"(\(base\)\s+[0-9]+\s+[0-9]+\s+)" + regex_escaped(before) + "\n")));
     CHECK(std::regex_search(r.output, std::regex(R"(\n[^\n(]+\s+[0-9]+\s+[0-9]+\s+)" + regex_escaped(after) + "\n")));
     CHECK_THAT(r.output, Catch::Contains("result       done in ") && Catch::Contains("weights 10.49 MB -> "));
-    CHECK(std::regex_search(r.output, std::regex(R"(time\s+quantize [0-9]+ s, evaluate [0-9]+ s; whole demo [0-9]+ s)")));
+    CHECK(std::regex_search(r.output,
+                            std::regex(R"(time\s+quantize [0-9]+ s, evaluate [0-9]+ s; whole demo [0-9]+ s)")));
   }
   CHECK(fs::exists(tree.root / "build" / "demo" / "tiny-llama" / "RTN_4bit_CPU" / "model.safetensors"));
 }
