@@ -44,7 +44,8 @@ RUN --mount=type=cache,id=quantforge-build,target=/build \
       -DCMAKE_BUILD_TYPE=Release -DQF_BUILD_TESTS=OFF -DQF_BUILD_BENCH=OFF \
       -DCMAKE_INSTALL_PREFIX=/opt/quantforge \
  && cmake --build /build -j "${QF_JOBS}"
-# Recipes and shipped data (the bundled calibration text) are only needed at install time:
+# Recipes and shipped data (the bundled calibration texts: public-domain excerpts and WikiText-2's
+# validation split with its attribution) are only needed at install time:
 # editing them does not recompile.
 COPY configs/ configs/
 COPY data/ data/
@@ -74,7 +75,7 @@ RUN apt-get update -q \
  && update-alternatives --query liblapack.so.3-x86_64-linux-gnu | grep -q '^Value: .*openblas'
 
 # bin/quantforge, lib/quantforge/plugins/*.so, share/quantforge/configs/*.toml,
-# share/quantforge/data (bundled calibration text), include/quantforge/*.h* and lib/cmake/QuantForgeSDK
+# share/quantforge/data (bundled calibration texts), include/quantforge/*.h* and lib/cmake/QuantForgeSDK
 # (the SDK, for building third-party plugins).
 COPY --from=build /opt/quantforge /opt/quantforge
 

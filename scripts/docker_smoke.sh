@@ -6,9 +6,11 @@
 #
 # Without podman it tries ../shared/docker/podman-setup.sh; if that is not possible it prints
 # "docker smoke test SKIPPED: <reason>" and exits 0, or exits 1 when QF_REQUIRE_DOCKER=1 (CI).
-# Calibrated methods run on the bundled calibration text with a small set, so that the check tests the
-# image (plugins, data files, ownership) and stays quick on 2 cores: QF_SMOKE_CALIB_ARGS overrides
-# (default "--dataset bundled --num_samples 8 --seqlen 128").
+# AWQ runs on the bundled calibration text with a small set, so that the check tests the image
+# (plugins, data files, ownership) and stays quick on 2 cores: QF_SMOKE_CALIB_ARGS overrides (default
+# "--dataset bundled --num_samples 8 --seqlen 128"). GPTQ runs the README's command, `--gptq` with no
+# other flag: full default calibration (128 x 2048 tokens) on the bundled WikiText-2 validation split,
+# since the image has no train split, with the fallback warning checked.
 # Env: QF_IMAGE (default quantforge:smoke), QF_SMOKE_KEEP=1 keeps the temp dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -137,10 +139,24 @@ else
   echo "(awq plugin not in the image: AWQ not checked)"
 fi
 
-# ---- gptq: MODEL/GPTQ_8bit_CPU/ ----
+# ---- gptq: MODEL/GPTQ_8bit_CPU/, the default command with no other flag ----
+# `quantize MODEL --gptq` as the README gives it: no calibration flags, and no WikiText-2 train split
+# in the image, so it must run on the bundled validation split and say so in one warning.
 if has_plugin gptq; then
+  BUNDLED_VALID=/opt/quantforge/share/quantforge/data/wikitext-2-raw/wiki.valid.raw
+  step "bundled WikiText-2 validation split and its attribution in the image"
+  podman run --rm --entrypoint sh "$IMAGE" \
+    -c "test -s $BUNDLED_VALID && grep -q 'CC BY-SA 3.0' ${BUNDLED_VALID%/*}/README.md" \
+    || fail "the image lacks $BUNDLED_VALID or its attribution README.md"
   prepare gptq
-  quantize gptq --gptq "${CALIB[@]}"
+  quantize gptq --gptq
+  log=$WORK/gptq/console.log
+  grep -q "calibration dataset \"wikitext2\" not found (looked for wiki.train.raw" "$log" \
+    || fail "GPTQ default: no warning that the WikiText-2 train split was not found"
+  grep -q "calibrating on the recipe's fallback_dataset \"wikitext2-valid\" instead: $BUNDLED_VALID" "$log" \
+    || fail "GPTQ default: the warning does not name the bundled validation split $BUNDLED_VALID"
+  grep -q "calibration data: wikitext2 (GPTQ paper protocol) from $BUNDLED_VALID .*: 128 x 2048 tokens, seed 0" "$log" \
+    || fail "GPTQ default: not calibrated on 128 x 2048 tokens of $BUNDLED_VALID with seed 0"
   out=$WORK/gptq/tiny-llama/GPTQ_8bit_CPU
   [ -d "$out" ] || fail "GPTQ wrote no GPTQ_8bit_CPU/"
   shopt -s nullglob
@@ -148,6 +164,8 @@ if has_plugin gptq; then
   shopt -u nullglob
   [ ${#shards[@]} -gt 0 ] || fail "GPTQ wrote no model*.safetensors in GPTQ_8bit_CPU/"
   for f in "${shards[@]}" "$out/config.json" "$out/quantize_config.json" "$out/quantize.log"; do expect_file "$f"; done
+  grep -q 'fallback_dataset "wikitext2-valid"' "$out/quantize.log" \
+    || fail "GPTQ quantize.log lacks the fallback warning"
   checked+=(gptq)
 else
   echo "(gptq plugin not in the image: GPTQ not checked)"

@@ -53,7 +53,8 @@ void add_recipe_options(po::options_description& desc) {
       ("quant_config", po::value<std::string>(),
        "JSON or TOML file with AutoAWQ or GPTQ keys (an unknown key is an error; keys of other tools that "
        "the method does not read are ignored with a warning)")
-      ("dataset", po::value<std::string>(), "calibration dataset name or path")
+      ("dataset", po::value<std::string>(),
+       "calibration dataset: wikitext2 (train split), wikitext2-valid, pileval, c4, bundled, or a file")
       ("dataset-path", po::value<std::string>(), "folder searched first for calibration datasets")
       ("num_samples", po::value<std::string>(), "calibration blocks")
       ("seqlen", po::value<std::string>(), "tokens per calibration block")

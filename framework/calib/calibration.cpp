@@ -1,5 +1,6 @@
 // Dataset resolution and protocol dispatch. Protocols per dataset ("auto" = the first):
-//   wikitext2            gptq (IST datautils: "\n\n".join(rows), tokenize once, random windows) | optimum
+//   wikitext2, wikitext2-valid
+//                        gptq (IST datautils: "\n\n".join(rows), tokenize once, random windows) | optimum
 //   bundled, .txt, .raw  gptq (whole text, tokenize once, random windows)
 //   .jsonl & co.         gptq ("\n\n".join of the field, as wikitext2) | awq | c4
 //   pileval              awq (AutoAWQ get_calib_dataset) | c4
@@ -224,26 +225,33 @@ CalibrationSet load_calibration(const CalibrationSpec& spec, const qf::tok::Toke
   if (spec.dataset.empty()) throw Error("no calibration dataset given");
 
   const std::string name = lower(spec.dataset);
-  const bool named = name == "wikitext2" || name == "wikitext" || name == "pileval" || name == "c4" ||
-                     name == "bundled";
+  const bool named = name == "wikitext2" || name == "wikitext" || name == "wikitext2-valid" || name == "pileval" ||
+                     name == "c4" || name == "bundled";
   if (named) {
     const std::vector<fs::path> dirs = data_search_dirs(spec.dataset_path, spec.extra_search_dirs);
     std::vector<fs::path> looked;
     if (name == "wikitext2" || name == "wikitext") {
-      const fs::path file = find_in_dirs(dirs,
-                                         {"wiki.train.raw", "wikitext-2-raw/wiki.train.raw", "wiki.valid.raw",
-                                          "wikitext-2-raw/wiki.valid.raw"},
-                                         looked);
-      if (file.empty()) throw_dataset_not_found("calibration", spec.dataset, dirs, looked);
-      const bool train = file.filename() == "wiki.train.raw";
-      return run_wikitext2(file, train ? "train split, as the reference"
-                                       : "validation split: wiki.train.raw not found, the project calibrates on "
-                                         "wiki.valid.raw",
-                           spec, tok);
+      // The train split only, as the reference: the validation split is a different dataset name, so
+      // that using it is always a visible choice (the user's, or a recipe's fallback with a warning).
+      const std::vector<std::string> names{"wiki.train.raw", "wikitext-2-raw/wiki.train.raw"};
+      const fs::path file = find_in_dirs(dirs, names, looked);
+      if (file.empty()) {
+        throw_dataset_not_found(
+            "calibration", spec.dataset, dirs, names, looked,
+            "(WikiText-2's validation split, bundled with QuantForge, is --dataset wikitext2-valid.)");
+      }
+      return run_wikitext2(file, "train split, as the reference", spec, tok);
+    }
+    if (name == "wikitext2-valid") {
+      const std::vector<std::string> names{"wikitext-2-raw/wiki.valid.raw", "wiki.valid.raw"};
+      const fs::path file = find_in_dirs(dirs, names, looked);
+      if (file.empty()) throw_dataset_not_found("calibration", spec.dataset, dirs, names, looked);
+      return run_wikitext2(file, "validation split; the reference calibrates on the train split", spec, tok);
     }
     if (name == "bundled") {
-      const fs::path file = find_in_dirs(dirs, {"calibration/public-domain.txt", "public-domain.txt"}, looked);
-      if (file.empty()) throw_dataset_not_found("calibration", spec.dataset, dirs, looked);
+      const std::vector<std::string> names{"calibration/public-domain.txt", "public-domain.txt"};
+      const fs::path file = find_in_dirs(dirs, names, looked);
+      if (file.empty()) throw_dataset_not_found("calibration", spec.dataset, dirs, names, looked);
       resolve_protocol(spec.protocol, {"gptq"}, "the bundled text");
       return run_windows(read_all(file), file, "bundled public-domain text (QuantForge data/calibration, excerpts of "
                                                "Austen, the King James Bible and the World English Bible)",
@@ -257,7 +265,7 @@ CalibrationSet load_calibration(const CalibrationSpec& spec, const qf::tok::Toke
         }
       }
       const fs::path file = find_glob_in_dirs(dirs, patterns, looked);
-      if (file.empty()) throw_dataset_not_found("calibration", spec.dataset, dirs, looked);
+      if (file.empty()) throw_dataset_not_found("calibration", spec.dataset, dirs, patterns, looked);
       const std::string protocol = resolve_protocol(spec.protocol, {"awq", "c4"}, "pileval");
       return protocol == "awq" ? run_awq(file, "pileval", spec, tok) : run_c4(file, "pileval", spec, tok);
     }
@@ -269,7 +277,7 @@ CalibrationSet load_calibration(const CalibrationSpec& spec, const qf::tok::Toke
       }
     }
     const fs::path file = find_in_dirs(dirs, rels, looked);
-    if (file.empty()) throw_dataset_not_found("calibration", spec.dataset, dirs, looked);
+    if (file.empty()) throw_dataset_not_found("calibration", spec.dataset, dirs, rels, looked);
     const std::string protocol = resolve_protocol(spec.protocol, {"c4", "gptq", "optimum", "awq"}, "c4");
     return protocol == "awq" ? run_awq(file, "c4", spec, tok) : run_c4(file, "c4", spec, tok);
   }
@@ -282,13 +290,14 @@ CalibrationSet load_calibration(const CalibrationSpec& spec, const qf::tok::Toke
   const bool json = is_json_lines_name(fname);
   if (!wiki_raw && !text && !json) {
     throw Error("calibration dataset \"" + spec.dataset +
-                "\" is neither a known name (wikitext2, pileval, c4, bundled) nor a supported file (.txt, .raw, "
-                ".jsonl, .jsonl.zst, .jsonl.gz, .json, .json.gz)");
+                "\" is neither a known name (wikitext2, wikitext2-valid, pileval, c4, bundled) nor a supported file "
+                "(.txt, .raw, .jsonl, .jsonl.zst, .jsonl.gz, .json, .json.gz)");
   }
   std::error_code ec;
   if (!fs::is_regular_file(file, ec)) {
-    throw Error("calibration file not found: " + spec.dataset +
-                " (named datasets are wikitext2, pileval, c4, bundled)");
+    throw DatasetNotFound("calibration file not found: " + spec.dataset +
+                              " (named datasets are wikitext2, wikitext2-valid, pileval, c4, bundled)",
+                          spec.dataset, {file.string()}, {});
   }
   if (wiki_raw) return run_wikitext2(file, "file given on the command line", spec, tok);
   if (text) {

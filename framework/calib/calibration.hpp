@@ -3,7 +3,8 @@
 // folders, or a plain file (.txt, .jsonl[.zst|.gz], .json.gz), turned into token blocks of exactly
 // `seqlen` tokens with the reference implementations' protocols (gptq.md §1, awq.md §1).
 // Deterministic: the same spec and tokenizer give the same blocks. A named dataset that cannot be
-// found is a qf::Error listing every place looked; nothing is ever substituted silently.
+// found is a DatasetNotFound (calib/data_dirs.hpp) listing every place looked; nothing is ever
+// substituted here (a recipe's fallback is the caller's decision, made visibly).
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -15,8 +16,9 @@
 namespace qf::calib {
 
 struct CalibrationSpec {
-  // "wikitext2" | "pileval" | "c4" | "bundled" | a file path (.txt, .raw, .jsonl, .jsonl.zst,
-  // .jsonl.gz, .json.gz, .json). A file named wiki.<split>.raw is read as wikitext2.
+  // "wikitext2" (wiki.train.raw) | "wikitext2-valid" (wiki.valid.raw, bundled) | "pileval" | "c4" |
+  // "bundled" | a file path (.txt, .raw, .jsonl, .jsonl.zst, .jsonl.gz, .json.gz, .json). A file
+  // named wiki.<split>.raw is read as wikitext2.
   std::string dataset = "wikitext2";
   std::string dataset_path;  // --dataset-path: searched first
   int64_t num_samples = 128;  // blocks (gptq/optimum/c4), documents (awq: see description)

@@ -98,8 +98,8 @@ fs::path find_glob_in_dirs(const std::vector<fs::path>& dirs, const std::vector<
 }
 
 void throw_dataset_not_found(const std::string& kind, const std::string& dataset,
-                             const std::vector<std::filesystem::path>& dirs,
-                             const std::vector<std::filesystem::path>& looked) {
+                             const std::vector<std::filesystem::path>& dirs, const std::vector<std::string>& file_names,
+                             const std::vector<std::filesystem::path>& looked, const std::string& hint) {
   std::string msg = kind + " dataset \"" + dataset + "\" not found.";
   if (dirs.empty()) {
     msg += " No data folder to search (none of --dataset-path, $QUANTFORGE_DATA_DIR, <prefix>/share/quantforge/data).";
@@ -109,7 +109,8 @@ void throw_dataset_not_found(const std::string& kind, const std::string& dataset
   }
   msg += "\nPut the file in one of these folders, pass --dataset-path DIR, set QUANTFORGE_DATA_DIR, or pass the "
          "file itself as --dataset PATH.";
-  throw Error(msg);
+  if (!hint.empty()) msg += " " + hint;
+  throw DatasetNotFound(msg, dataset, file_names, dirs);
 }
 
 }  // namespace qf::calib

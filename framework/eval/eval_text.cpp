@@ -34,13 +34,15 @@ EvalText load_eval_text(const EvalTextSpec& spec) {
     std::vector<fs::path> looked;
     EvalText t;
     if (name == "bundled") {
-      t.source = calib::find_in_dirs(dirs, {"calibration/public-domain.txt", "public-domain.txt"}, looked);
-      if (t.source.empty()) calib::throw_dataset_not_found("evaluation", spec.dataset, dirs, looked);
+      const std::vector<std::string> names{"calibration/public-domain.txt", "public-domain.txt"};
+      t.source = calib::find_in_dirs(dirs, names, looked);
+      if (t.source.empty()) calib::throw_dataset_not_found("evaluation", spec.dataset, dirs, names, looked);
       t.description = "bundled public-domain text (" + t.source.string() +
                       "; also the offline calibration default, so not held out for models calibrated on it)";
     } else {
-      t.source = calib::find_in_dirs(dirs, {"wiki.test.raw", "wikitext-2-raw/wiki.test.raw"}, looked);
-      if (t.source.empty()) calib::throw_dataset_not_found("evaluation", spec.dataset, dirs, looked);
+      const std::vector<std::string> names{"wiki.test.raw", "wikitext-2-raw/wiki.test.raw"};
+      t.source = calib::find_in_dirs(dirs, names, looked);
+      if (t.source.empty()) calib::throw_dataset_not_found("evaluation", spec.dataset, dirs, names, looked);
       t.description = "wikitext2 test split (" + t.source.string() + ", the raw file as one string)";
     }
     t.text = calib::read_all(t.source);

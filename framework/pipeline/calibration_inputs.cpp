@@ -4,10 +4,12 @@
 #include <spdlog/spdlog.h>
 
 #include "calib/calibration.hpp"
+#include "calib/data_dirs.hpp"
 #include "common/error.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace qf::pipeline {
+namespace fs = std::filesystem;
 
 model::ComputeOptions compute_options(const std::string& recipe_dtype, const std::string& checkpoint_dtype) {
   const model::AutoDtype choice = model::choose_compute_dtype(recipe_dtype, checkpoint_dtype);
@@ -16,6 +18,34 @@ model::ComputeOptions compute_options(const std::string& recipe_dtype, const std
   o.dtype = choice.dtype;
   return o;
 }
+
+namespace {
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+// One warning that says it all: what was missing and where we looked, what is used instead, and
+// how to provide the missing data so the recipe's own dataset is used next time.
+std::string fallback_warning(const calib::DatasetNotFound& missing, const std::string& fallback,
+                             const calib::CalibrationSet& used) {
+  const std::string name = "\"" + missing.dataset() + "\"";
+  std::vector<std::string> dirs;
+  for (const auto& d : missing.dirs()) dirs.push_back(d.string());
+  std::string msg = "calibration dataset " + name + " not found (looked for " + joined(missing.file_names()) +
+                    (dirs.empty() ? "" : " in " + joined(dirs)) + "); calibrating on the recipe's fallback_dataset \"" +
+                    fallback + "\" instead: " + used.source.string() + " (results may differ slightly from " + name +
+                    "). ";
+  if (dirs.empty() || missing.file_names().empty()) return msg + "To calibrate on " + name + ", create that file.";
+  const std::string wanted = missing.file_names().front();
+  return msg + "To calibrate on " + name + ", put " + wanted +
+         " in one of those folders, point QUANTFORGE_DATA_DIR or --dataset-path at the folder that holds it, or pass "
+         "--dataset /path/to/" + fs::path(wanted).filename().string() + ".";
+}
+
+}  // namespace
 
 at::Tensor calibration_ids(const QuantizeRequest& request, const qf_method_requirements& req,
                            const model::ModelConfig& config) {
@@ -41,16 +71,18 @@ at::Tensor calibration_ids(const QuantizeRequest& request, const qf_method_requi
   calib::CalibrationSet set;
   try {
     set = calib::load_calibration(spec, tokenizer);
-  } catch (const Error& e) {
+  } catch (const calib::DatasetNotFound& missing) {
     const auto& c = request.recipe.calibration;
-    const bool can_fall_back = c && !c->fallback_dataset.empty() && !request.recipe.dataset_from_cli &&
-                               std::string(e.what()).find("not found") != std::string::npos;
-    if (!can_fall_back) throw;
-    spdlog::warn("{}", e.what());
-    spdlog::warn("using the recipe's fallback calibration dataset '{}' instead (name one with --dataset)",
-                 c->fallback_dataset);
+    // A dataset the user named on the command line is never replaced.
+    if (!c || c->fallback_dataset.empty() || request.recipe.dataset_from_cli) throw;
     spec.dataset = c->fallback_dataset;
-    set = calib::load_calibration(spec, tokenizer);
+    try {
+      set = calib::load_calibration(spec, tokenizer);
+    } catch (const calib::DatasetNotFound& also_missing) {
+      throw Error(std::string(missing.what()) + "\nThe recipe's fallback_dataset \"" + c->fallback_dataset +
+                  "\" was not found either: " + also_missing.what());
+    }
+    spdlog::warn("{}", fallback_warning(missing, c->fallback_dataset, set));
   }
   spdlog::info("calibration data: {}", set.description);
   at::Tensor ids = at::empty({static_cast<int64_t>(set.blocks.size()), spec.seqlen}, at::kLong);

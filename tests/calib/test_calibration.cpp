@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "calib/calibration.hpp"
+#include "calib/data_dirs.hpp"
 #include "calib/numpy_random.hpp"
 #include "calib/protocols.hpp"
 #include "calib/python_random.hpp"
@@ -101,18 +102,37 @@ TEST_CASE("wikitext rows: the raw file's lines with newline, blank lines empty",
   CHECK(optimum_wikitext_text(many).size() == 2000);  // first 1000 rows only
 }
 
-TEST_CASE("wikitext2: found under the data folder, valid when no train, GPTQ and optimum", "[calib][dataset]") {
+TEST_CASE("wikitext2 is the train split only; wikitext2-valid the validation split with the same protocols",
+          "[calib][dataset]") {
   TempDir t;
+  const qf_calib_test::EnvGuard env_guard("QUANTFORGE_DATA_DIR");
+  ::unsetenv("QUANTFORGE_DATA_DIR");
   const std::string valid = wiki_like(60);
   qf_calib_test::write_file(t.path / "wikitext-2-raw" / "wiki.valid.raw", valid);
   CalibrationSpec spec = spec_for("wikitext2", 8, 64);
   spec.dataset_path = t.path.string();
   spec.seed = 3;
+
+  // Only a validation split: "wikitext2" is not found, as a DatasetNotFound that says what was
+  // wanted and where, and names the dataset that is there.
+  try {
+    load_calibration(spec, tiny());
+    FAIL("wikitext2 without wiki.train.raw must not load");
+  } catch (const DatasetNotFound& e) {
+    CHECK(e.dataset() == "wikitext2");
+    CHECK(e.file_names() == std::vector<std::string>{"wiki.train.raw", "wikitext-2-raw/wiki.train.raw"});
+    REQUIRE_FALSE(e.dirs().empty());
+    CHECK(e.dirs().front() == t.path);
+    CHECK(contains(e.what(), "calibration dataset \"wikitext2\" not found"));
+    CHECK(contains(e.what(), "is --dataset wikitext2-valid"));
+  }
+
+  spec.dataset = "wikitext2-valid";
   const auto set = load_calibration(spec, tiny());
   CHECK(set.source == t.path / "wikitext-2-raw" / "wiki.valid.raw");
   CHECK(set.protocol == "gptq");
   CHECK(contains(set.description, "wikitext2 (GPTQ paper protocol)"));
-  CHECK(contains(set.description, "validation split"));
+  CHECK(contains(set.description, "validation split; the reference calibrates on the train split"));
   CHECK(contains(set.description, "8 x 64 tokens, seed 3"));
   const auto ids = tiny().encode(join_rows(wikitext_rows(valid), "\n\n"), true);
   CHECK(ids.front() == 1);
@@ -124,17 +144,40 @@ TEST_CASE("wikitext2: found under the data folder, valid when no train, GPTQ and
   CHECK(contains(opt.description, "optimum protocol"));
   CHECK(opt.blocks == sample_windows(tiny().encode(optimum_wikitext_text(wikitext_rows(valid)), true), 8, 64, 3, "x"));
 
-  // A train split in the same folder wins.
+  // With a train split in the folder, "wikitext2" uses it (and "wikitext2-valid" still the validation split).
   const std::string train = wiki_like(80);
   qf_calib_test::write_file(t.path / "wiki.train.raw", train);
   spec.protocol = "auto";
+  CHECK(load_calibration(spec, tiny()).source == t.path / "wikitext-2-raw" / "wiki.valid.raw");
+  spec.dataset = "wikitext2";
   const auto tr = load_calibration(spec, tiny());
   CHECK(tr.source == t.path / "wiki.train.raw");
-  CHECK(contains(tr.description, "train split"));
+  CHECK(contains(tr.description, "train split, as the reference"));
   CHECK(tr.blocks == sample_windows(tiny().encode(join_rows(wikitext_rows(train), "\n\n"), true), 8, 64, 3, "x"));
 
   spec.protocol = "awq";
   CHECK(contains(error_of([&] { load_calibration(spec, tiny()); }), "does not apply to wikitext2"));
+}
+
+TEST_CASE("bundled WikiText-2 validation split: found in the data folder and sampled as wikitext2",
+          "[calib][dataset]") {
+  const fs::path bundled = fs::path(QF_SOURCE_DIR) / "data" / "wikitext-2-raw" / "wiki.valid.raw";
+  REQUIRE(fs::file_size(bundled) == 1146846);  // the official file, unmodified (data/wikitext-2-raw/README.md)
+  TempDir empty;
+  const qf_calib_test::EnvGuard env_guard("QUANTFORGE_DATA_DIR");
+  ::setenv("QUANTFORGE_DATA_DIR", empty.path.c_str(), 1);
+  CalibrationSpec spec = spec_for("wikitext2-valid", 4, 2048);
+  spec.extra_search_dirs = {fs::path(QF_SOURCE_DIR) / "data"};
+  const auto set = load_calibration(spec, tiny());
+  CHECK(set.source == bundled);
+  CHECK(set.protocol == "gptq");
+  CHECK(contains(set.description, "validation split"));
+  const auto ids = tiny().encode(join_rows(wikitext_rows(read_all(bundled)), "\n\n"), true);
+  CHECK(set.blocks == sample_windows(ids, 4, 2048, 0, "x"));
+  CHECK(contains(set.description, std::to_string(ids.size()) + " tokens"));
+  // The bundled data never answers for the train split.
+  spec.dataset = "wikitext2";
+  CHECK_THROWS_AS(load_calibration(spec, tiny()), DatasetNotFound);
 }
 
 TEST_CASE("named dataset not found: error lists every place looked", "[calib][dataset]") {
@@ -148,10 +191,14 @@ TEST_CASE("named dataset not found: error lists every place looked", "[calib][da
   CHECK(contains(e, "calibration dataset \"wikitext2\" not found"));
   for (const char* dir : {"explicit", "env", "bundled"}) {
     CHECK(contains(e, (t.path / dir / "wiki.train.raw").string()));
-    CHECK(contains(e, (t.path / dir / "wiki.valid.raw").string()));
-    CHECK(contains(e, (t.path / dir / "wikitext-2-raw" / "wiki.valid.raw").string()));
+    CHECK(contains(e, (t.path / dir / "wikitext-2-raw" / "wiki.train.raw").string()));
   }
-  CHECK(contains(e, "share/quantforge/data/wiki.valid.raw"));
+  CHECK(contains(e, "share/quantforge/data/wiki.train.raw"));
+  CHECK_FALSE(contains(e, "wiki.valid.raw"));
+  spec.dataset = "wikitext2-valid";
+  const std::string ev = error_of([&] { load_calibration(spec, tiny()); });
+  CHECK(contains(ev, "calibration dataset \"wikitext2-valid\" not found"));
+  CHECK(contains(ev, (t.path / "bundled" / "wikitext-2-raw" / "wiki.valid.raw").string()));
   spec.dataset = "pileval";
   const std::string ep = error_of([&] { load_calibration(spec, tiny()); });
   CHECK(contains(ep, (t.path / "env" / "val.jsonl.zst").string()));
@@ -162,12 +209,21 @@ TEST_CASE("named dataset not found: error lists every place looked", "[calib][da
   spec.dataset = "bundled";
   CHECK(contains(error_of([&] { load_calibration(spec, tiny()); }),
                  (t.path / "bundled" / "calibration" / "public-domain.txt").string()));
+  CHECK_THROWS_AS(load_calibration(spec, tiny()), DatasetNotFound);
   ::unsetenv("QUANTFORGE_DATA_DIR");
 
+  // Not a "not found": a plain qf::Error, which no fallback may swallow.
   spec.dataset = "wikitext103";
   CHECK(contains(error_of([&] { load_calibration(spec, tiny()); }), "neither a known name"));
+  try {
+    load_calibration(spec, tiny());
+  } catch (const DatasetNotFound&) {
+    FAIL("an unknown dataset name is not a DatasetNotFound");
+  } catch (const qf::Error&) {
+  }
   spec.dataset = (t.path / "nope.txt").string();
   CHECK(contains(error_of([&] { load_calibration(spec, tiny()); }), "calibration file not found"));
+  CHECK_THROWS_AS(load_calibration(spec, tiny()), DatasetNotFound);
 }
 
 TEST_CASE("plain .txt: whole text, GPTQ windows; too short is a clear error", "[calib][dataset]") {

@@ -77,7 +77,7 @@ TEST_CASE("configs/gptq.toml parses", "[recipe][configs]") {
   CHECK(opt<bool>(r.method, "static_groups") == false);
   CHECK(opt<bool>(r.method, "true_sequential") == true);
   REQUIRE(r.calibration.has_value());
-  CHECK(*r.calibration == Calibration{"wikitext2", 128, 2048, 0, "", ""});
+  CHECK(*r.calibration == Calibration{"wikitext2", 128, 2048, 0, "", "wikitext2-valid"});
   CHECK(r.layout.policy == LayoutPolicy::Subdirectory);
   CHECK(expand_placeholders(r.layout.subdirectory, r) == "GPTQ_8bit_CPU");
   CHECK(r.layout.copy_model_files);
