@@ -51,10 +51,10 @@ if [ -n "$VARIANT" ]; then set -- --variant "$VARIANT" "$@"; fi
 "$QF" eval "$QUANTIZED" "$@" | tee build/demo/eval.txt
 eval_s=$(( $(date +%s) - eval_start ))
 
-# The eval table: a line "perplexity on ...", the column names, the quantized model's row, then the
+# The eval table: the column names ("model windows tokens ppl"), the quantized model's row, then the
 # base's row; the perplexity is the last field of a row.
-PPL_AFTER=$(awk '/^perplexity on /{row=0; next} row!=""{row++} row==2{print $NF; exit}' build/demo/eval.txt)
-PPL_BEFORE=$(awk '/^perplexity on /{row=0; next} row!=""{row++} row==3{print $NF; exit}' build/demo/eval.txt)
+PPL_AFTER=$(awk '/^ *model +windows +tokens +ppl/{row=0; next} row!=""{row++} row==1{print $NF; exit}' build/demo/eval.txt)
+PPL_BEFORE=$(awk '/^ *model +windows +tokens +ppl/{row=0; next} row!=""{row++} row==2{print $NF; exit}' build/demo/eval.txt)
 WINDOWS=$(sed -n 's/^perplexity on [^:]*: \([0-9]* windows x [0-9]* tokens\).*/\1/p' build/demo/eval.txt)
 RATIO=$(sed -n 's/^ppl ratio model\/base: \([0-9.]*\).*/\1/p' build/demo/eval.txt)
 TOP1=$(sed -n 's/^top-1 agreement: //p' build/demo/eval.txt)
