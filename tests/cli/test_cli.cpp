@@ -1,6 +1,8 @@
 // The quantforge executable: exit codes and one-line errors for command-line mistakes, plugin
 // listing, recipe show with overrides, and a quantize run on the bundled model.
 #include <catch2/catch.hpp>
+
+#include "shell_run.hpp"
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -13,20 +15,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string output;
-};
+using qf::test::Result;
 
 Result run(const std::string& args) {
-  const std::string cmd = std::string(QF_BINARY_DIR) + "/bin/quantforge " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  return qf::test::run_shell(std::string(QF_BINARY_DIR) + "/bin/quantforge " + args);
 }
 
 // A fresh folder per test, removed at the end.

@@ -1,6 +1,8 @@
 // The defaults work offline: `quantize MODEL --gptq` with no other flag calibrates on the bundled
 // WikiText-2 validation split when the train split is absent, and on the train split when present.
 #include <catch2/catch.hpp>
+
+#include "shell_run.hpp"
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -15,20 +17,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string output;
-};
+using qf::test::Result;
 
 Result run(const std::string& args) {
-  const std::string cmd = std::string(QF_BINARY_DIR) + "/bin/quantforge " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  return qf::test::run_shell(std::string(QF_BINARY_DIR) + "/bin/quantforge " + args);
 }
 
 std::string read_text(const fs::path& p) {

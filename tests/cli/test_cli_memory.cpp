@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+
+#include "shell_run.hpp"
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -17,21 +19,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string output;
-};
+using qf::test::Result;
 
-Result run(const std::string& env_and_args) {
-  const std::string cmd = "QUANTFORGE_DATA_DIR= " + env_and_args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+Result run(const std::string& env_and_args) { return qf::test::run_shell("QUANTFORGE_DATA_DIR= " + env_and_args); }
 
 const std::string kExe = std::string(QF_BINARY_DIR) + "/bin/quantforge";
 
