@@ -58,6 +58,12 @@ ResolvedLayout resolve_layout(const recipe::Layout& layout, const fs::path& mode
   return r;
 }
 
+std::string in_place_key(const ResolvedLayout& layout) {
+  std::string key = layout.file_suffix;
+  while (!key.empty() && (key.front() == '-' || key.front() == '.')) key.erase(key.begin());
+  return key.empty() ? layout.file_suffix : key;
+}
+
 bool is_earlier_output(const ResolvedLayout& layout, const std::string& name) {
   if (layout.policy != recipe::LayoutPolicy::InPlace) return false;
   if (!layout.quant_config_file.empty() && name == layout.quant_config_file) return true;
@@ -72,9 +78,7 @@ std::set<fs::path> protected_files(const fs::path& model_dir, const ResolvedLayo
   std::error_code ec;
   std::vector<std::string> listed;
   if (layout.policy == recipe::LayoutPolicy::InPlace) {
-    std::string key = layout.file_suffix;
-    while (!key.empty() && (key.front() == '-' || key.front() == '.')) key.erase(key.begin());
-    if (auto names = host::read_manifest(model_dir / host::manifest_file_name(key.empty() ? layout.file_suffix : key)))
+    if (auto names = host::read_manifest(model_dir / host::manifest_file_name(in_place_key(layout))))
       listed = *names;
   }
   for (const auto& entry : fs::directory_iterator(model_dir, ec)) {

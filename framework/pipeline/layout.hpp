@@ -25,6 +25,10 @@ struct ResolvedLayout {
 ResolvedLayout resolve_layout(const recipe::Layout& layout, const std::filesystem::path& model_dir,
                               const std::optional<std::filesystem::path>& output, int64_t bits, int64_t group_size);
 
+// In place: the name of the output set beside the model's files, the suffix without its leading
+// separator ("-AWQ" -> "AWQ"); it names the set's manifest, lock and staging folder.
+std::string in_place_key(const ResolvedLayout& layout);
+
 // In place: a file name an earlier run of this layout wrote (its weights, index, quant config).
 bool is_earlier_output(const ResolvedLayout& layout, const std::string& name);
 

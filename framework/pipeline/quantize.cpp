@@ -7,6 +7,7 @@
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "common/error.hpp"
@@ -94,6 +95,7 @@ struct Prepared {
   std::map<std::string, host::OptionValue> method_options;
   ResolvedLayout layout;
   int64_t bits = 0;
+  std::optional<st::Checkpoint> checkpoint;  // opened once by QuantizeJob, mapped for the whole run
 };
 
 namespace {
@@ -183,9 +185,7 @@ host::OutputSetSpec output_spec(const QuantizeRequest& request, const Prepared& 
   spec.overwrite = request.overwrite;
   spec.keep_resume = request.resume;
   if (p.layout.policy == recipe::LayoutPolicy::InPlace) {
-    std::string key = p.layout.file_suffix;
-    while (!key.empty() && (key.front() == '-' || key.front() == '.')) key.erase(key.begin());
-    spec.in_place_key = key.empty() ? p.layout.file_suffix : key;
+    spec.in_place_key = in_place_key(p.layout);
     const ResolvedLayout layout = p.layout;
     spec.earlier_output_name = [layout](const std::string& name) { return is_earlier_output(layout, name); };
   }
@@ -207,7 +207,8 @@ fs::path planned_destination(const QuantizeRequest& request, const host::PluginR
 QuantizeJob::QuantizeJob(QuantizeRequest request, const host::PluginRegistry& registry)
     : request_(std::move(request)), registry_(registry) {
   plan_ = std::make_unique<Prepared>(prepare(request_, registry_));
-  const st::Checkpoint ckpt = st::Checkpoint::open(request_.model_dir);
+  plan_->checkpoint.emplace(st::Checkpoint::open(request_.model_dir));
+  const st::Checkpoint& ckpt = *plan_->checkpoint;
   // Every method gets the same shape checks before anything is created or computed.
   check_checkpoint_matches_config(ckpt, plan_->config, *plan_->arch, request_.model_dir / "config.json");
   tx_ = std::make_unique<host::OutputTransaction>(output_spec(request_, *plan_));
@@ -238,7 +239,7 @@ QuantizeSummary QuantizeJob::run() {
   const host::PluginRegistry& registry = registry_;
   host::OutputTransaction& tx = *tx_;
   const fs::path& dir = request.model_dir;
-  st::Checkpoint ckpt = st::Checkpoint::open(dir);
+  const st::Checkpoint& ckpt = *p.checkpoint;
   model::CheckpointSource source(ckpt);
   Run run(tx, request.cancel);
 
