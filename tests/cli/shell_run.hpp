@@ -1,10 +1,12 @@
 #pragma once
-// Runs a shell command line (a quantforge invocation) and returns its exit status and its output,
-// stdout and stderr together, for the tests that check the executable end to end.
+// For the tests that check the executable and the scripts end to end: run a shell command line and
+// get its exit status and its output (stdout and stderr together); set an environment variable for
+// the processes a test starts.
 #include <sys/wait.h>
 
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace qf::test {
@@ -23,5 +25,28 @@ inline Result run_shell(const std::string& command_line) {
   const int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
+
+// Sets an environment variable for the processes a test starts; restores it afterwards.
+struct ScopedEnv {
+  std::string name;
+  bool had = false;
+  std::string old;
+  ScopedEnv(std::string n, const std::string& value) : name(std::move(n)) {
+    if (const char* v = std::getenv(name.c_str())) {
+      had = true;
+      old = v;
+    }
+    ::setenv(name.c_str(), value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (had) {
+      ::setenv(name.c_str(), old.c_str(), 1);
+    } else {
+      ::unsetenv(name.c_str());
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+};
 
 }  // namespace qf::test

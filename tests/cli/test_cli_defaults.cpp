@@ -54,28 +54,7 @@ struct TempDir {
   TempDir& operator=(const TempDir&) = delete;
 };
 
-// Sets an environment variable for the quantforge processes a test starts; restores it afterwards.
-struct ScopedEnv {
-  std::string name;
-  bool had = false;
-  std::string old;
-  ScopedEnv(std::string n, const std::string& value) : name(std::move(n)) {
-    if (const char* v = std::getenv(name.c_str())) {
-      had = true;
-      old = v;
-    }
-    ::setenv(name.c_str(), value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (had) {
-      ::setenv(name.c_str(), old.c_str(), 1);
-    } else {
-      ::unsetenv(name.c_str());
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-};
+using qf::test::ScopedEnv;
 
 fs::path copy_tiny_llama(const fs::path& parent) {
   const fs::path dir = parent / "tiny-llama";

@@ -5,6 +5,8 @@
 // (linked into the stand-in build/bin) on the real bundled model and held-out text.
 #include <catch2/catch.hpp>
 
+#include "../cli/shell_run.hpp"
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -19,21 +21,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string output;
-};
+using qf::test::Result;
 
-Result shell(const std::string& command) {
-  const std::string cmd = command + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+Result shell(const std::string& command) { return qf::test::run_shell(command); }
 
 void write_file(const fs::path& p, const std::string& text, bool executable = false) {
   fs::create_directories(p.parent_path());
@@ -42,27 +32,7 @@ void write_file(const fs::path& p, const std::string& text, bool executable = fa
                                   fs::perm_options::add);
 }
 
-struct ScopedEnv {
-  std::string name;
-  bool had = false;
-  std::string old;
-  ScopedEnv(std::string n, const std::string& value) : name(std::move(n)) {
-    if (const char* v = std::getenv(name.c_str())) {
-      had = true;
-      old = v;
-    }
-    ::setenv(name.c_str(), value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (had) {
-      ::setenv(name.c_str(), old.c_str(), 1);
-    } else {
-      ::unsetenv(name.c_str());
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-};
+using qf::test::ScopedEnv;
 
 // A stand-in source tree in a fresh temp folder, removed at the end.
 struct StandInTree {
