@@ -96,7 +96,7 @@ int run_quantize(const std::vector<std::string>& args) {
   try {
     job = std::make_unique<pipeline::QuantizeJob>(request, registry);
   } catch (const Error& e) {
-    spdlog::error("{}", e.what());
+    spdlog::error("{}", user_message(e));
     spdlog::error("nothing was written; the original model files are untouched");
     return kExitError;
   }
@@ -121,7 +121,7 @@ int run_quantize(const std::vector<std::string>& args) {
     if (sig)
       spdlog::error("stopped by {} before the output was complete", ::strsignal(sig));
     else
-      spdlog::error("{}", e.what());
+      spdlog::error("{}", user_message(e));
     spdlog::error("nothing was written to {}; the original model files are untouched", job->destination().string());
     if (!left.resume.empty())
       spdlog::info("the finished layers are kept in {}: run the same command again to resume, or add --no-resume "

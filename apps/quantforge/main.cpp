@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli_common.hpp"
+#include "common/error.hpp"
 #include "runtime_setup.hpp"
 
 namespace {
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
     std::cerr << "quantforge: " << e.what() << "\n";
     return qf::cli::kExitUsage;
   } catch (const std::exception& e) {
-    std::cerr << "quantforge: error: " << e.what() << "\n";
+    std::cerr << "quantforge: error: " << qf::user_message(e) << "\n";
     return qf::cli::kExitError;
   }
 }

@@ -5,18 +5,23 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "host/plugin_log.hpp"
+
 namespace qf::host {
 namespace {
 
-void log_from_plugin(int32_t level, const char* msg) {
-  const char* text = msg ? msg : "";
-  switch (level) {
-    case QF_LOG_TRACE: spdlog::trace("{}", text); break;
-    case QF_LOG_DEBUG: spdlog::debug("{}", text); break;
-    case QF_LOG_INFO: spdlog::info("{}", text); break;
-    case QF_LOG_WARN: spdlog::warn("{}", text); break;
-    default: spdlog::error("{}", text); break;
-  }
+thread_local const std::string* t_current_plugin = nullptr;
+
+// ABI 1.0/1.1 logging: no context, so the plugin being called on this thread is named.
+void log_without_context(int32_t level, const char* msg) {
+  static const std::string unknown = "plugin";
+  const std::string* name = PluginCallScope::current();
+  log_for_plugin(name ? *name : unknown, level, msg);
+}
+
+void log_with_context(const qf_host_api* host, int32_t level, const char* msg) {
+  if (host == nullptr || host->host_data == nullptr) return log_without_context(level, msg);
+  log_for_plugin(static_cast<const PluginHostApi*>(host->host_data)->plugin_name(), level, msg);
 }
 
 void* alloc_for_plugin(size_t size, size_t alignment) {
@@ -31,11 +36,33 @@ const void* no_service(const char*) { return nullptr; }
 
 }  // namespace
 
-const qf_host_api* host_api() {
-  static const qf_host_api api = {sizeof(qf_host_api), QF_ABI_VERSION_MAJOR, QF_ABI_VERSION_MINOR,
-                                  &log_from_plugin,    &alloc_for_plugin,    &free_for_plugin,
-                                  &no_service};
-  return &api;
+PluginCallScope::PluginCallScope(const std::string& plugin_name) : previous_(t_current_plugin) {
+  t_current_plugin = &plugin_name;
+}
+PluginCallScope::~PluginCallScope() { t_current_plugin = previous_; }
+const std::string* PluginCallScope::current() { return t_current_plugin; }
+
+void log_for_plugin(const std::string& plugin_name, int level, const char* message) {
+  const char* text = message ? message : "";
+  switch (level) {
+    case QF_LOG_TRACE: spdlog::trace("{}: {}", plugin_name, text); break;
+    case QF_LOG_DEBUG: spdlog::debug("{}: {}", plugin_name, text); break;
+    case QF_LOG_INFO: spdlog::info("{}: {}", plugin_name, text); break;
+    case QF_LOG_WARN: spdlog::warn("{}: {}", plugin_name, text); break;
+    default: spdlog::error("{}: {}", plugin_name, text); break;
+  }
+}
+
+PluginHostApi::PluginHostApi(std::string plugin_name) : name_(std::move(plugin_name)) {
+  table_.struct_size = sizeof(qf_host_api);
+  table_.abi_major = QF_ABI_VERSION_MAJOR;
+  table_.abi_minor = QF_ABI_VERSION_MINOR;
+  table_.log = &log_without_context;
+  table_.alloc = &alloc_for_plugin;
+  table_.free = &free_for_plugin;
+  table_.get_service = &no_service;
+  table_.host_data = this;
+  table_.log_message = &log_with_context;
 }
 
 }  // namespace qf::host

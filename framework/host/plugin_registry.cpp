@@ -10,6 +10,8 @@
 #include "common/error.hpp"
 #include "host/host_api.hpp"
 #include "host/library_file.hpp"
+#include "host/plugin_log.hpp"
+#include "quantforge/struct_copy.hpp"
 
 namespace fs = std::filesystem;
 
@@ -49,14 +51,36 @@ void validate_descriptor(const qf_plugin_descriptor* d, const fs::path& file) {
     throw PluginLoadError(file, "plugin '" + std::string(d->name) + "' has unknown kind " + std::to_string(d->kind));
   if (d->init == nullptr || d->deinit == nullptr || d->get_interface == nullptr)
     throw PluginLoadError(file, "plugin '" + std::string(d->name) + "' leaves init, deinit or get_interface empty");
-  if (d->option_count > 0 && d->options == nullptr)
+  if (d->option_count > 0 && d->options == nullptr && !QF_HAS_FIELD(d, qf_plugin_descriptor, get_option))
     throw PluginLoadError(file, "plugin '" + std::string(d->name) + "' declares options but gives no table");
+}
+
+// Option `i`: through get_option (1.2 on, so the struct can grow), else from the 1.0 array.
+qf_option_desc option_at(const qf_plugin_descriptor* d, uint32_t i, const fs::path& file) {
+  qf_option_desc o{};
+  o.struct_size = sizeof(o);
+  if (QF_HAS_FIELD(d, qf_plugin_descriptor, get_option)) {
+    qf_error err{};
+    int32_t status = QF_ERR_INTERNAL;
+    try {
+      status = d->get_option(i, &o, &err);
+    } catch (...) {
+      throw PluginLoadError(file, "plugin '" + std::string(d->name) + "' threw an exception out of get_option");
+    }
+    err.message[QF_ERROR_MESSAGE_CAPACITY - 1] = '\0';
+    if (status != QF_OK)
+      throw PluginLoadError(file, "plugin '" + std::string(d->name) + "' cannot describe its option #" +
+                                      std::to_string(i) + ": " + err.message);
+    return o;
+  }
+  qf::abi::copy_out(&o, d->options[i]);  // 1.0-layout elements: the fields every version has
+  return o;
 }
 
 std::vector<OptionSpec> read_options(const qf_plugin_descriptor* d, const fs::path& file) {
   std::vector<OptionSpec> out;
   for (uint32_t i = 0; i < d->option_count; ++i) {
-    const qf_option_desc& o = d->options[i];
+    const qf_option_desc o = option_at(d, i, file);
     if (o.name == nullptr || o.type < QF_OPTION_BOOL || o.type > QF_OPTION_STRING)
       throw PluginLoadError(file,
                             "plugin '" + std::string(d->name) + "' option #" + std::to_string(i) + " is malformed");
@@ -64,6 +88,18 @@ std::vector<OptionSpec> read_options(const qf_plugin_descriptor* d, const fs::pa
                              text_or_empty(o.help)});
   }
   return out;
+}
+
+// The interface table must carry every function of ABI 1.0.
+bool complete_1_0(const void* table, int32_t kind) {
+  if (kind == QF_KIND_METHOD) {
+    const auto* m = static_cast<const qf_method_vtable*>(table);
+    return m->struct_size >= QF_SIZE_METHOD_VTABLE_1_0 && m->create && m->requirements && m->quantize_layer &&
+           m->finish && m->destroy;
+  }
+  const auto* f = static_cast<const qf_format_vtable*>(table);
+  return f->struct_size >= QF_SIZE_FORMAT_VTABLE_1_0 && f->create && f->add_tensor && f->add_shard && f->finish &&
+         f->destroy;
 }
 
 }  // namespace
@@ -88,27 +124,38 @@ const char* option_type_name(int32_t type) {
 
 Plugin::Plugin(std::shared_ptr<boost::dll::shared_library> library, const qf_plugin_descriptor* descriptor,
                fs::path path)
-    : library_(std::move(library)), descriptor_(descriptor), path_(std::move(path)), name_(descriptor->name) {
+    : library_(std::move(library)),
+      descriptor_(descriptor),
+      path_(std::move(path)),
+      name_(descriptor->name),
+      host_(std::make_unique<PluginHostApi>(name_)) {
   options_ = read_options(descriptor_, path_);
   const char* id = descriptor_->kind == QF_KIND_METHOD ? QF_METHOD_INTERFACE_ID : QF_FORMAT_INTERFACE_ID;
   qf_error err{};
   int32_t status = QF_ERR_INTERNAL;
   try {
-    status = descriptor_->init(host_api(), &err);
+    const PluginCallScope scope(name_);
+    status = descriptor_->init(host_->table(), &err);
   } catch (...) {
     throw PluginLoadError(path_, "plugin '" + name_ + "' threw an exception out of init (a bug in the plugin)");
   }
+  err.message[QF_ERROR_MESSAGE_CAPACITY - 1] = '\0';
   if (status != QF_OK) throw PluginLoadError(path_, "plugin '" + name_ + "' failed to initialise: " + err.message);
   interface_ = descriptor_->get_interface(id);
-  const uint32_t* size = static_cast<const uint32_t*>(interface_);
-  if (interface_ == nullptr || *size < sizeof(uint32_t) * 2) {
+  if (interface_ == nullptr) {
     descriptor_->deinit();
     throw PluginLoadError(path_, std::string(kind_name(kind())) + " plugin '" + name_ + "' does not provide " + id);
+  }
+  if (!complete_1_0(interface_, kind())) {
+    descriptor_->deinit();
+    throw PluginLoadError(path_, std::string(kind_name(kind())) + " plugin '" + name_ + "': its " + id +
+                                     " table is smaller than ABI 1.0's or leaves a function empty");
   }
 }
 
 Plugin::~Plugin() {
   try {
+    const PluginCallScope scope(name_);
     descriptor_->deinit();
   } catch (...) {
     // Nothing useful to do: the library is going away.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "host/host_api.hpp"
 #include "quantforge/plugin.h"
 
 namespace boost::dll {
@@ -71,6 +72,7 @@ class Plugin {
   const qf_plugin_descriptor* descriptor_;
   std::filesystem::path path_;
   std::string name_;
+  std::unique_ptr<PluginHostApi> host_;  // the plugin's own host table, alive until after deinit
   std::vector<OptionSpec> options_;
   const void* interface_ = nullptr;
 };

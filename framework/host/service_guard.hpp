@@ -1,11 +1,14 @@
 #pragma once
-// The host side of the boundary: runs a service body for a plugin and turns every C++ exception
-// into an ABI status code plus message, so nothing C++ crosses into plugin code.
+// The host side of the boundary: status codes for exceptions and exceptions for status codes, one
+// mapping for every direction, so a user error, a bug, out of memory, an I/O failure or a
+// cancellation keeps its kind from where it happened to the message the user reads.
 #include <cstring>
 #include <new>
 #include <stdexcept>
 #include <string>
 
+#include "common/error.hpp"
+#include "quantforge/errors.hpp"
 #include "quantforge/plugin.h"
 
 namespace qf::host {
@@ -27,20 +30,54 @@ inline void fill_error(qf_error* err, int32_t code, const std::string& message) 
   err->message[QF_ERROR_MESSAGE_CAPACITY - 1] = '\0';
 }
 
+inline int32_t status_of(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::user: return QF_ERR_INVALID_ARGUMENT;
+    case ErrorKind::io: return QF_ERR_IO;
+    case ErrorKind::out_of_memory: return QF_ERR_OUT_OF_MEMORY;
+    case ErrorKind::cancelled: return QF_ERR_CANCELLED;
+    case ErrorKind::bug: return QF_ERR_INTERNAL;
+  }
+  return QF_ERR_INTERNAL;
+}
+
+// The status code for an exception that reached the boundary. LibTorch reports a failed CPU
+// allocation as a generic error whose text says "not enough memory": that one is out of memory.
+inline int32_t status_of(const std::exception& e) {
+  if (const auto* s = dynamic_cast<const ServiceError*>(&e)) return s->code();
+  if (const auto* p = dynamic_cast<const sdk::PluginError*>(&e)) return p->code();
+  if (const auto* q = dynamic_cast<const Error*>(&e)) return status_of(q->kind());
+  if (dynamic_cast<const std::bad_alloc*>(&e)) return QF_ERR_OUT_OF_MEMORY;
+  if (std::strstr(e.what(), "not enough memory")) return QF_ERR_OUT_OF_MEMORY;
+  return QF_ERR_INTERNAL;
+}
+
+// Rethrows a plugin's failure on the host side as the exception of its kind, with `message`.
+[[noreturn]] inline void throw_status(int32_t status, const std::string& message) {
+  switch (status) {
+    case QF_ERR_IO: throw IoError(message);
+    case QF_ERR_OUT_OF_MEMORY: throw OutOfMemoryError(message);
+    case QF_ERR_CANCELLED: throw Cancelled(message);
+    case QF_ERR_INVALID_ARGUMENT:
+    case QF_ERR_NOT_FOUND:
+    case QF_ERR_UNSUPPORTED: throw Error(message);
+    default: throw InternalError(message);
+  }
+}
+
+// Runs a service body for a plugin; every exception becomes its status code plus message.
 template <class Body>
 int32_t serve(qf_error* err, Body&& body) noexcept {
   try {
     body();
     return QF_OK;
-  } catch (const ServiceError& e) {
-    fill_error(err, e.code(), e.what());
-    return e.code();
   } catch (const std::bad_alloc&) {
     fill_error(err, QF_ERR_OUT_OF_MEMORY, "out of memory");
     return QF_ERR_OUT_OF_MEMORY;
   } catch (const std::exception& e) {
-    fill_error(err, QF_ERR_INVALID_ARGUMENT, e.what());
-    return QF_ERR_INVALID_ARGUMENT;
+    const int32_t code = status_of(e);
+    fill_error(err, code, user_message(e));
+    return code;
   } catch (...) {
     fill_error(err, QF_ERR_INTERNAL, "unknown error in the host");
     return QF_ERR_INTERNAL;

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "quantforge/struct_copy.hpp"
+
 namespace qf::host {
 namespace {
 
@@ -46,14 +48,17 @@ int32_t linear_info(qf_layer* layer, uint32_t index, qf_linear_info* out, qf_err
   return serve(err, [&] {
     const auto& all = layer->linears();
     if (index >= all.size()) throw ServiceError(QF_ERR_NOT_FOUND, "linear index out of range");
-    if (out->struct_size < sizeof(qf_linear_info)) throw ServiceError(QF_ERR_INVALID_ARGUMENT, "qf_linear_info too small");
+    if (out == nullptr) throw ServiceError(QF_ERR_INVALID_ARGUMENT, "linear_info needs an output struct");
     const LinearDesc& d = all[index];
-    out->name = d.name.c_str();
-    out->short_name = d.short_name.c_str();
-    out->in_features = d.in_features;
-    out->out_features = d.out_features;
-    out->has_bias = d.has_bias;
-    out->sequential_group = d.sequential_group;
+    qf_linear_info info{};
+    info.struct_size = sizeof(info);
+    info.name = d.name.c_str();
+    info.short_name = d.short_name.c_str();
+    info.in_features = d.in_features;
+    info.out_features = d.out_features;
+    info.has_bias = d.has_bias;
+    info.sequential_group = d.sequential_group;
+    qf::abi::copy_out(out, info);  // an older plugin's smaller struct gets the fields it knows
   });
 }
 
@@ -77,11 +82,19 @@ int32_t set_quantization_config(qf_session* s, const char* json, qf_error* err) 
   return serve(err, [&] { s->run->set_quantization_config(json ? json : ""); });
 }
 
+void copy_path(const std::string& p, char* path_out, size_t capacity) {
+  if (path_out == nullptr || p.size() + 1 > capacity)
+    throw ServiceError(QF_ERR_INVALID_ARGUMENT, "path buffer too small for " + p);
+  std::memcpy(path_out, p.c_str(), p.size() + 1);
+}
+
 int32_t create_output(qf_session* s, const char* name, char* path_out, size_t capacity, qf_error* err) {
+  return serve(err, [&] { copy_path(s->run->create_output(name ? name : "").string(), path_out, capacity); });
+}
+
+int32_t create_scratch(qf_session* s, const char* name, char* path_out, size_t capacity, qf_error* err) {
   return serve(err, [&] {
-    const std::string p = s->run->create_output(name ? name : "").string();
-    if (p.size() + 1 > capacity) throw ServiceError(QF_ERR_INVALID_ARGUMENT, "path buffer too small for " + p);
-    std::memcpy(path_out, p.c_str(), p.size() + 1);
+    copy_path(s->run->create_scratch(s->plugin_name, name ? name : "").string(), path_out, capacity);
   });
 }
 
@@ -120,7 +133,8 @@ const qf_session_api* session_api() {
                                      &set_quantization_config,
                                      &create_output,
                                      &record_shard,
-                                     &get_extension};
+                                     &get_extension,
+                                     &create_scratch};
   return &api;
 }
 

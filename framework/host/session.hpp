@@ -32,6 +32,8 @@ class RunServices {
   virtual void emit_tensor(const std::string& name, const DLTensor& tensor) = 0;
   virtual void set_quantization_config(const std::string& json_object) = 0;
   virtual std::filesystem::path create_output(const std::string& relative_name) = 0;
+  // A private temporary file for `plugin`, removed when the run ends and never committed.
+  virtual std::filesystem::path create_scratch(const std::string& plugin, const std::string& name) = 0;
   // `from_format`: the chain position of the format plugin that wrote the shard.
   virtual void record_shard(int from_format, const std::string& relative_name, const std::vector<std::string>& names,
                             uint64_t bytes) = 0;

@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "pipeline/dl_views.hpp"
 #include "pipeline/gram.hpp"
+#include "quantforge/struct_copy.hpp"
 
 namespace qf::pipeline {
 namespace {
@@ -38,6 +39,10 @@ const host::LinearDesc& CalibratedLayer::find(const std::string& short_name) con
   for (const auto& l : linears_)
     if (l.short_name == short_name) return l;
   throw host::ServiceError(QF_ERR_NOT_FOUND, "layer " + prefix_ + " has no linear '" + short_name + "'");
+}
+
+void CalibratedLayer::stop_if_cancelled() const {
+  if (cancelled_ && cancelled_()) throw Cancelled("cancelled");
 }
 
 void CalibratedLayer::stale() {
@@ -81,6 +86,7 @@ std::vector<std::string> CalibratedLayer::capture_each_chunk(const std::string& 
                                                              const std::function<void(const at::Tensor&)>& use) {
   std::vector<std::string> sharing;
   for (int64_t b = 0; b < inputs_.size(0); b += chunk_) {
+    stop_if_cancelled();
     const at::Tensor x = inputs_.slice(0, b, std::min(b + chunk_, inputs_.size(0)));
     bool reached = false;
     try {
@@ -179,6 +185,7 @@ at::Tensor CalibratedLayer::run_module(const std::string& module, const at::Tens
   const at::Tensor blocks = input.view({-1, seqlen, input.size(1)});
   int64_t row = 0;
   for (int64_t b = 0; b < blocks.size(0); b += chunk_) {
+    stop_if_cancelled();  // an AWQ search runs ~21 of these per group: minutes a layer on real models
     // Chunk by chunk: only one chunk is ever converted to the compute dtype.
     const at::Tensor x = blocks.slice(0, b, std::min(b + chunk_, blocks.size(0))).to(inputs_.scalar_type());
     const at::Tensor y = layer_.run_module(module, x);
@@ -269,12 +276,29 @@ int32_t scaling_group(qf_layer* layer, uint32_t index, qf_scaling_group* out, qf
     CalibratedLayer& c = as_calibrated(layer);
     if (index >= c.scaling_groups().size()) throw host::ServiceError(QF_ERR_NOT_FOUND, "scaling group out of range");
     // Pointers into the layer's own group table: valid while the layer lives.
+    if (out == nullptr) throw host::ServiceError(QF_ERR_INVALID_ARGUMENT, "scaling_group needs an output struct");
     const model::ScalingGroup& g = c.scaling_groups()[index];
     const std::vector<const char*>& names = c.scaling_group_names(index);
-    out->prev_op = g.prev_op.c_str();
-    out->linears = names.data();
-    out->linear_count = static_cast<uint32_t>(names.size());
-    out->inspect = g.inspect.empty() ? g.linears.front().c_str() : g.inspect.c_str();
+    qf_scaling_group filled{};
+    filled.struct_size = sizeof(filled);
+    filled.prev_op = g.prev_op.c_str();
+    filled.linears = names.data();
+    filled.linear_count = static_cast<uint32_t>(names.size());
+    filled.inspect = g.inspect.empty() ? g.linears.front().c_str() : g.inspect.c_str();
+    qf::abi::copy_out(out, filled);  // never past the caller's struct_size
+  });
+}
+
+int32_t calibration_shape(qf_layer* layer, qf_calibration_shape* out, qf_error* err) {
+  return serve(err, [&] {
+    const CalibratedLayer& c = as_calibrated(layer);
+    if (out == nullptr) throw host::ServiceError(QF_ERR_INVALID_ARGUMENT, "calibration_shape needs an output struct");
+    qf_calibration_shape filled{};
+    filled.struct_size = sizeof(filled);
+    filled.blocks = c.blocks();
+    filled.block_length = c.block_length();
+    filled.tokens = c.blocks() * c.block_length();
+    qf::abi::copy_out(out, filled);
   });
 }
 
@@ -283,7 +307,7 @@ int32_t scaling_group(qf_layer* layer, uint32_t index, qf_scaling_group* out, qf
 const qf_calibration_api* calibration_api() {
   static const qf_calibration_api api = {sizeof(qf_calibration_api), &captured_input, &input_gram, &run_module,
                                          &scale_previous_op,         &scaling_group_count, &scaling_group,
-                                         &release_captured};
+                                         &release_captured,          &calibration_shape};
   return &api;
 }
 

@@ -5,6 +5,7 @@
 // stale and the next request recomputes them with a forward over the calibration tokens.
 #include <ATen/core/Tensor.h>
 
+#include <functional>
 #include <map>
 #include <set>
 
@@ -22,6 +23,10 @@ class CalibratedLayer final : public qf_layer {
   CalibratedLayer(model::DecoderLayer& layer, const model::Architecture& arch, const at::Tensor& inputs,
                   std::string prefix, int64_t chunk, PhaseTimes* phases = nullptr);
 
+  // Long services (captures, module runs) ask `cancelled` between chunks and stop with
+  // qf::Cancelled once it says so, so an interrupt is honoured within one chunk's forward.
+  void set_cancel_check(std::function<bool()> cancelled) { cancelled_ = std::move(cancelled); }
+
   const std::vector<host::LinearDesc>& linears() const override { return linears_; }
   DLTensor read_weight(const std::string& short_name) override;
   DLTensor read_bias(const std::string& short_name) override;
@@ -31,6 +36,8 @@ class CalibratedLayer final : public qf_layer {
   DLTensor captured_input(const std::string& short_name);
   DLTensor input_gram(const std::string& short_name, int64_t* tokens);
   void release_captured(const std::string& short_name);
+  int64_t blocks() const { return inputs_.size(0); }
+  int64_t block_length() const { return inputs_.size(1); }
   // `input` [tokens, in] (any float dtype); the output [tokens, out] fp32 goes into `out` when given
   // (shape checked), else into a new tensor. Returns the output.
   at::Tensor run_module(const std::string& module, const at::Tensor& input, at::Tensor out = {});
@@ -49,6 +56,7 @@ class CalibratedLayer final : public qf_layer {
  private:
   const host::LinearDesc& find(const std::string& short_name) const;
   void stale();
+  void stop_if_cancelled() const;
   // Forwards every chunk of the inputs only as far as `short_name`'s input, handing that input
   // ([tokens, in], compute dtype) to `use`; returns the names of the linears sharing it.
   std::vector<std::string> capture_each_chunk(const std::string& short_name,
@@ -59,6 +67,7 @@ class CalibratedLayer final : public qf_layer {
   std::string prefix_;
   int64_t chunk_;
   PhaseTimes* phases_;
+  std::function<bool()> cancelled_;
   std::vector<host::LinearDesc> linears_;
   std::vector<model::ScalingGroup> groups_;
   std::vector<std::vector<const char*>> group_names_;

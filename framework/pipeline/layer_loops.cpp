@@ -92,7 +92,7 @@ void return_free_heap() {
 
 void quantize_from_checkpoint(const LayerLoop& loop, const model::WeightSource& source) {
   for (int64_t i = first_layer(loop); i < loop.layers; ++i) {
-    if (loop.run.cancelled()) throw Error("cancelled by the user");
+    if (loop.run.cancelled()) throw Cancelled("cancelled by the user");
     const auto t0 = Clock::now();
     loop.run.recorder = loop.resume;
     CheckpointLayer layer(source, loop.arch, i);
@@ -109,7 +109,7 @@ void quantize_from_checkpoint(const LayerLoop& loop, const model::WeightSource& 
 void quantize_calibrated(const LayerLoop& loop, const model::Model& model, at::Tensor hidden, bool propagate_quantized,
                          int64_t chunk) {
   for (int64_t i = first_layer(loop); i < loop.layers; ++i) {
-    if (loop.run.cancelled()) throw Error("cancelled by the user");
+    if (loop.run.cancelled()) throw Cancelled("cancelled by the user");
     const auto t0 = Clock::now();
     loop.run.recorder = loop.resume;
     std::optional<model::DecoderLayer> loaded;
@@ -121,6 +121,7 @@ void quantize_calibrated(const LayerLoop& loop, const model::Model& model, at::T
     model::DecoderLayer& resident = *loaded;
     const std::string prefix = loop.arch.layer_prefix + std::to_string(i) + ".";
     CalibratedLayer layer(resident, loop.arch, hidden, prefix, chunk, &loop.run.phases);
+    layer.set_cancel_check([&run = loop.run] { return run.cancelled(); });
     auto propagate = [&] {
       ScopedPhase timed(&loop.run.phases, "propagation forwards");
       return layer.forward_all();

@@ -334,7 +334,7 @@ QuantizeSummary QuantizeJob::run() {
     copy_side_files(dir, create);
   }
   if (!p.layout.quant_config_file.empty()) write_quant_config_file(p.layout.quant_config_file, run.quant_config(), create);
-  if (run.cancelled()) throw Error("cancelled by the user");
+  if (run.cancelled()) throw Cancelled("cancelled by the user");
 
   QuantizeSummary summary;
   summary.destination = p.layout.destination;

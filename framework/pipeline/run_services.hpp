@@ -55,6 +55,9 @@ class Run final : public host::RunServices {
   }
 
   std::filesystem::path create_output(const std::string& relative_name) override { return tx_.create(relative_name); }
+  std::filesystem::path create_scratch(const std::string& plugin, const std::string& name) override {
+    return tx_.create("scratch/" + plugin + "-" + name);  // per plugin: two plugins may pick one name
+  }
 
   void record_shard(int from, const std::string& file, const std::vector<std::string>& names,
                     uint64_t bytes) override {

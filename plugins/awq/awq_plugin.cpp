@@ -1,4 +1,4 @@
-// AWQ method plugin (awq.md §2-§7): per decoder layer, search activation-aware scales for every
+// AWQ method plugin (docs/awq.md): per decoder layer, search activation-aware scales for every
 // scaling group on the original weights, apply them through the host, search clipping thresholds,
 // then quantize every Linear to 4-bit with zero point and emit AutoAWQ GEMM tensors.
 #include <cctype>
@@ -15,43 +15,17 @@
 #include <ATen/TensorOperators.h>
 
 #include "awq_core.hpp"
+#include "quantforge/aten_dlpack.hpp"
 #include "quantforge/plugin.hpp"
 
 namespace {
 
 using qf::sdk::PluginError;
 using qf::sdk::Tensor;
+namespace aten = qf::sdk::aten;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// Tokens per run_module call: a multiple of the block length (attention needs whole blocks) that
-// bounds the host's temporaries (MLP intermediate, attention scores) independently of the set size.
-constexpr int64_t kTargetChunkTokens = 8192;
-
-// ------------------------------------------------------------------ DLPack glue
-
-DLTensor dl_view(const at::Tensor& t) {  // t: contiguous fp32 CPU, must outlive the view
-  DLTensor d{};
-  d.data = t.data_ptr();
-  d.device = DLDevice{kDLCPU, 0};
-  d.ndim = static_cast<int32_t>(t.dim());
-  d.dtype = qf::sdk::dl_float(32);
-  d.shape = const_cast<int64_t*>(t.sizes().data());
-  d.strides = nullptr;
-  d.byte_offset = 0;
-  return d;
-}
-
-// Borrowed host tensor as an at::Tensor (no copy).
-at::Tensor borrow(const DLTensor& d, const std::string& what) {
-  if (d.device.device_type != kDLCPU || d.dtype.code != kDLFloat || d.dtype.bits != 32 || d.dtype.lanes != 1)
-    throw PluginError(QF_ERR_INTERNAL, "host returned " + what + " that is not an fp32 CPU tensor (this is a bug)");
-  std::vector<int64_t> sizes(d.shape, d.shape + d.ndim);
-  void* data = static_cast<char*>(d.data) + d.byte_offset;
-  if (d.strides) return at::from_blob(data, sizes, std::vector<int64_t>(d.strides, d.strides + d.ndim), at::kFloat);
-  return at::from_blob(data, sizes, at::kFloat);
-}
 
 std::string json_string(const std::string& s) {
   std::string out = "\"";
@@ -73,10 +47,8 @@ std::vector<std::string> split_names(const std::string& list) {
   return out;
 }
 
-struct Group {
-  std::string prev_op;
-  std::vector<std::string> linears;
-  std::string inspect;
+struct Group : qf::sdk::ScalingGroup {
+  explicit Group(qf::sdk::ScalingGroup g) : qf::sdk::ScalingGroup(std::move(g)) {}
   bool single_linear() const { return linears.size() == 1 && (inspect.empty() || inspect == linears[0]); }
 };
 
@@ -102,7 +74,7 @@ class AwqMethod {
     n_grid_ = session.get_int("n_grid");
     apply_clip_ = session.get_bool("apply_clip");
     max_calib_samples_ = session.get_int("max_calib_samples");
-    max_calib_seq_len_ = session.get_int("max_calib_seq_len");
+    max_calib_seq_len_ = session.get_int("max_calib_seq_len");  // asked for; the host decides
     not_convert_ = split_names(session.get_string("modules_to_not_convert"));
 
     if (version_ == "gemv")
@@ -148,13 +120,14 @@ class AwqMethod {
     }
     json << ", \"quant_method\": \"awq\", \"version\": \"" << version_ << "\", \"zero_point\": true}";
     session_.set_quantization_config(json.str());
-    qf::sdk::log(QF_LOG_INFO, "awq: total " + std::to_string(t_capture_) + " s capture, " + std::to_string(t_search_) +
+    qf::sdk::log(QF_LOG_INFO, "total " + std::to_string(t_capture_) + " s capture, " + std::to_string(t_search_) +
                                   " s scale search, " + std::to_string(t_clip_) + " s clip search, " +
                                   std::to_string(t_quant_) + " s quantize+emit");
   }
 
  private:
-  at::Tensor search_group(qf::sdk::Layer& layer, const Group& g, const SearchInputs& in,
+  at::Tensor search_group(qf::sdk::Layer& layer, const qf::sdk::Calibration& cal, const Group& g,
+                          const SearchInputs& in,
                           const std::map<std::string, at::Tensor>& w_orig,
                           const std::map<std::string, qf::sdk::LinearInfo>& info, const std::string& lprefix);
 
@@ -164,88 +137,38 @@ class AwqMethod {
     return false;
   }
 
-  // ---- host calls
+  // ---- host calls, through the SDK's wrapper; views become ATen tensors without copies
   at::Tensor read_weight(qf::sdk::Layer& layer, const std::string& name) const {
     const qf::sdk::MatrixView v = layer.read_weight(name);
     return at::from_blob(const_cast<float*>(v.data), {v.rows, v.cols}, at::kFloat).clone();
   }
   void write_weight(qf::sdk::Layer& layer, const std::string& name, const at::Tensor& w) const {
-    const at::Tensor c = w.to(at::kFloat).contiguous();
-    DLTensor view = dl_view(c);
-    qf_error err{};
-    qf::sdk::check(session_.api()->write_weight(layer.raw(), name.c_str(), &view, &err), err);
+    layer.write_weight(name, aten::view(w.to(at::kFloat).contiguous()));
   }
-  at::Tensor captured_input(qf::sdk::Layer& layer, const std::string& name) const {
-    DLTensor t{};
-    qf_error err{};
-    qf::sdk::check(cal_->captured_input(layer.raw(), name.c_str(), &t, &err), err);
-    return borrow(t, "the captured input of " + name);
+  // The host's copy: invalid once weights change.
+  at::Tensor captured_input(const qf::sdk::Calibration& cal, const std::string& name) const {
+    return aten::borrow(cal.captured_input(name), "the captured input of " + name);
   }
   // Sum of x x^T over the calibration tokens of the Linear's input, from the host (which reuses a
   // captured input and accumulates bf16 inputs with fp32 accumulation on AMX).
-  at::Tensor input_gram(qf::sdk::Layer& layer, const std::string& name, int64_t in, int64_t* tokens) const {
+  at::Tensor input_gram(const qf::sdk::Calibration& cal, const std::string& name, int64_t in, int64_t* tokens) const {
     at::Tensor gram = at::zeros({in, in}, at::kFloat);
-    DLTensor view = dl_view(gram);
-    qf_error err{};
-    qf::sdk::check(cal_->input_gram(layer.raw(), name.c_str(), &view, tokens, &err), err);
+    *tokens = cal.input_gram(name, aten::view(gram));
     return gram;
   }
-  // Lets the host drop its copy of an input we are done with (ABI 1.1; older hosts keep it).
-  void release_captured(qf::sdk::Layer& layer, const std::string& name) const {
-    if (cal_->struct_size >= offsetof(qf_calibration_api, release_captured) + sizeof(cal_->release_captured) &&
-        cal_->release_captured)
-      cal_->release_captured(layer.raw(), name.c_str());
-  }
-  // Runs `module` over `x` in whole-block chunks into a fresh [tokens, out_width] tensor.
   // The host's answer to "go on?": false once the user interrupted the run.
-  void stop_if_cancelled() const {
-    if (!session_.progress("awq", 0, 0)) throw PluginError(QF_ERR_CANCELLED, "cancelled");
-  }
-  at::Tensor run_module(qf::sdk::Layer& layer, const std::string& module, const at::Tensor& x,
+  void stop_if_cancelled() const { session_.stop_if_cancelled("awq"); }
+  // Runs `module` over all of `x` (whole calibration blocks) into a fresh [tokens, out_width]
+  // tensor; the host works through it a few blocks at a time and stops on an interrupt.
+  at::Tensor run_module(const qf::sdk::Calibration& cal, const std::string& module, const at::Tensor& x,
                         int64_t out_width) const {
     at::Tensor y = at::empty({x.size(0), out_width}, at::kFloat);
-    const int64_t n = x.size(0);
-    int64_t chunk = n;
-    if (n % max_calib_seq_len_ == 0)
-      chunk = std::max<int64_t>(1, kTargetChunkTokens / max_calib_seq_len_) * max_calib_seq_len_;
-    for (int64_t i = 0; i < n; i += chunk) {
-      stop_if_cancelled();  // a search runs ~21 of these per group: minutes a layer on real models
-      const int64_t len = std::min(chunk, n - i);
-      const at::Tensor xc = x.narrow(0, i, len).contiguous();
-      const at::Tensor yc = y.narrow(0, i, len);  // contiguous rows of a row-major tensor
-      DLTensor in = dl_view(xc), out = dl_view(yc);
-      out.data = yc.data_ptr();
-      qf_error err{};
-      const int32_t st = cal_->run_module(layer.raw(), module.c_str(), &in, &out, &err);
-      if (st != QF_OK) throw PluginError(st, "host run_module(" + module + ") failed: " + err.message);
-    }
+    const at::Tensor xc = x.contiguous();
+    cal.run_module(module, aten::view(xc), aten::view(y));
     return y.clamp_(-std::numeric_limits<float>::max(), std::numeric_limits<float>::max());
   }
-  void scale_previous_op(qf::sdk::Layer& layer, const Group& g, const at::Tensor& s) const {
-    std::vector<const char*> names;
-    for (const auto& l : g.linears) names.push_back(l.c_str());
-    const at::Tensor sc = s.to(at::kFloat).contiguous();
-    DLTensor view = dl_view(sc);
-    qf_error err{};
-    qf::sdk::check(cal_->scale_previous_op(layer.raw(), g.prev_op.c_str(), names.data(),
-                                           static_cast<uint32_t>(names.size()), &view, &err),
-                   err);
-  }
-  std::vector<Group> scaling_groups(qf::sdk::Layer& layer) const {
-    std::vector<Group> out;
-    const uint32_t n = cal_->scaling_group_count(layer.raw());
-    for (uint32_t i = 0; i < n; ++i) {
-      qf_scaling_group g{};
-      g.struct_size = sizeof(g);
-      qf_error err{};
-      qf::sdk::check(cal_->scaling_group(layer.raw(), i, &g, &err), err);
-      Group r;
-      r.prev_op = g.prev_op ? g.prev_op : "";
-      for (uint32_t j = 0; j < g.linear_count; ++j) r.linears.emplace_back(g.linears[j]);
-      r.inspect = g.inspect ? g.inspect : "";
-      out.push_back(std::move(r));
-    }
-    return out;
+  void scale_previous_op(const qf::sdk::Calibration& cal, const Group& g, const at::Tensor& s) const {
+    cal.scale_previous_op(g.prev_op, g.linears, aten::view(s.to(at::kFloat).contiguous()));
   }
 
   void emit(const std::string& prefix, const qf::awq::QuantizedWeight& q) const {
@@ -256,7 +179,6 @@ class AwqMethod {
   }
 
   qf::sdk::Session& session_;
-  const qf_calibration_api* cal_ = nullptr;
   qf::awq::QuantConfig cfg_;
   std::string version_;
   bool duo_scaling_ = true;
@@ -269,11 +191,12 @@ class AwqMethod {
 };
 
 void AwqMethod::quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t count) {
-  cal_ = static_cast<const qf_calibration_api*>(session_.extension(QF_CALIBRATION_EXTENSION_ID));
-  if (!cal_ || cal_->struct_size < sizeof(qf_calibration_api))
-    throw PluginError(QF_ERR_UNSUPPORTED, "awq needs the host's calibration service (qf.calibration/1), which this "
-                                          "host does not offer");
+  const qf::sdk::Calibration cal = layer.calibration("awq");
   const std::string lprefix = "layer " + std::to_string(index) + ": ";
+  if (index == 0)
+    if (const auto shape = cal.shape())  // hosts before ABI 1.2 do not say
+      qf::sdk::log(QF_LOG_INFO, "calibrating on " + std::to_string(shape->blocks) + " blocks of " +
+                                    std::to_string(shape->block_length) + " tokens");
 
   // Which linears are converted; every converted one must have whole groups and 8 | out.
   std::map<std::string, qf::sdk::LinearInfo> info;
@@ -287,7 +210,8 @@ void AwqMethod::quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t c
       throw std::invalid_argument(l.name + ".weight: out_features " + std::to_string(l.out_features) +
                                   " is not a multiple of 8 (AWQ GEMM packs 8 output columns per int32)");
   }
-  const std::vector<Group> all_groups = scaling_groups(layer);
+  std::vector<Group> all_groups;
+  for (auto& g : cal.scaling_groups()) all_groups.emplace_back(std::move(g));
   if (all_groups.empty())
     throw std::invalid_argument(lprefix + "the model's architecture defines no AWQ scaling groups; AWQ cannot "
                                           "quantize it (use rtn or gptq)");
@@ -321,23 +245,23 @@ void AwqMethod::quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t c
     auto t0 = Clock::now();
     std::vector<SearchInputs> data(fed.size());
     {
-      const at::Tensor x = captured_input(layer, name);  // the host's copy: invalid once weights change
+      const at::Tensor x = captured_input(cal, name);
       const at::Tensor x_mean = fed.empty() ? at::Tensor() : qf::awq::activation_mean(x);
       for (size_t k = 0; k < fed.size(); ++k) {
         data[k].x_mean = x_mean;
         data[k].tokens = x.size(0);
         if (groups[fed[k]].single_linear())  // the host computes it from the input it already holds
-          data[k].gram = input_gram(layer, name, x.size(1), &data[k].tokens);
+          data[k].gram = input_gram(cal, name, x.size(1), &data[k].tokens);
         else
           data[k].x = x.clone();
       }
       if (clip) clip_x[name] = qf::awq::clip_token_sample(x);
     }
-    release_captured(layer, name);
+    cal.release_captured(name);
     t_capture_ += seconds_since(t0);
     t0 = Clock::now();
     for (size_t k = 0; k < fed.size(); ++k) {
-      scales[fed[k]] = search_group(layer, groups[fed[k]], data[k], w_orig, info, lprefix);
+      scales[fed[k]] = search_group(layer, cal, groups[fed[k]], data[k], w_orig, info, lprefix);
       data[k] = SearchInputs{};  // free the copies before the next capture
     }
     t_search_ += seconds_since(t0);
@@ -345,7 +269,7 @@ void AwqMethod::quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t c
 
   // ---- 3. apply the scales in group order (host scales prev op and linears; we follow on inputs)
   for (size_t i = 0; i < groups.size(); ++i) {
-    scale_previous_op(layer, groups[i], scales[i]);
+    scale_previous_op(cal, groups[i], scales[i]);
     for (const auto& l : groups[i].linears) {
       auto it = clip_x.find(l);
       if (it != clip_x.end()) it->second.div_(scales[i].view({1, -1}));
@@ -385,7 +309,8 @@ void AwqMethod::quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t c
 
 // Searches one scaling group's scales on the original weights (which it restores exactly) and logs
 // the loss curve; `in` holds the group's input statistics from the original layer.
-at::Tensor AwqMethod::search_group(qf::sdk::Layer& layer, const Group& g, const SearchInputs& in,
+at::Tensor AwqMethod::search_group(qf::sdk::Layer& layer, const qf::sdk::Calibration& cal, const Group& g,
+                                   const SearchInputs& in,
                                    const std::map<std::string, at::Tensor>& w_orig,
                                    const std::map<std::string, qf::sdk::LinearInfo>& info, const std::string& lprefix) {
   const auto t_group = Clock::now();
@@ -402,10 +327,10 @@ at::Tensor AwqMethod::search_group(qf::sdk::Layer& layer, const Group& g, const 
   } else {
     const std::string module = g.inspect.empty() ? g.linears[0] : g.inspect;
     const int64_t width = info.count(module) ? info.at(module).out_features : in.x.size(1);
-    y_ref = run_module(layer, module, in.x, width);
+    y_ref = run_module(cal, module, in.x, width);
     loss = [&, module, width](const std::vector<at::Tensor>& c) {
       for (size_t j = 0; j < c.size(); ++j) write_weight(layer, g.linears[j], c[j]);
-      const at::Tensor yq = run_module(layer, module, in.x, width);
+      const at::Tensor yq = run_module(cal, module, in.x, width);
       return qf::awq::mse(y_ref, yq);
     };
   }
@@ -432,7 +357,8 @@ const qf_option_desc kOptions[] = {
     {sizeof(qf_option_desc), "n_grid", QF_OPTION_INT, "20", "ratios tried by the scale search"},
     {sizeof(qf_option_desc), "apply_clip", QF_OPTION_BOOL, "true", "search clipping thresholds (not for q/k)"},
     {sizeof(qf_option_desc), "max_calib_samples", QF_OPTION_INT, "128", "calibration documents"},
-    {sizeof(qf_option_desc), "max_calib_seq_len", QF_OPTION_INT, "512", "tokens per calibration block"},
+    {sizeof(qf_option_desc), "max_calib_seq_len", QF_OPTION_INT, "512",
+     "tokens per calibration block asked of the host (--seqlen overrides it)"},
     {sizeof(qf_option_desc), "modules_to_not_convert", QF_OPTION_STRING, "\"\"",
      "comma-separated linear names (or substrings) left unquantized"},
 };

@@ -1,4 +1,4 @@
-// GPTQ method plugin (gptq.md): quantizes each decoder layer group by group ("true sequential")
+// GPTQ method plugin (docs/gptq.md): quantizes each decoder layer group by group ("true sequential")
 // with the host's calibration service, writes the dequantized weights back so the next groups and
 // layers see the quantized model, and emits GPTQ v1 (sym) or v2 (asym) tensors.
 #include <ATen/Functions.h>
@@ -12,31 +12,13 @@
 
 #include "gptq_solver.hpp"
 #include "quantforge/packing.hpp"
+#include "quantforge/aten_dlpack.hpp"
 #include "quantforge/plugin.hpp"
 
 namespace {
 
 using qf::sdk::PluginError;
-
-// A DLTensor view of a contiguous CPU tensor; `shape` must outlive the view.
-DLTensor dl_view(const at::Tensor& t, std::vector<int64_t>& shape) {
-  if (!t.is_contiguous()) throw PluginError(QF_ERR_INTERNAL, "gptq: internal tensor is not contiguous (this is a bug)");
-  shape.assign(t.sizes().begin(), t.sizes().end());
-  DLTensor v{};
-  v.data = t.data_ptr();
-  v.device = DLDevice{kDLCPU, 0};
-  v.ndim = static_cast<int32_t>(shape.size());
-  switch (t.scalar_type()) {
-    case at::kFloat: v.dtype = qf::sdk::dl_float(32); break;
-    case at::kHalf: v.dtype = qf::sdk::dl_float(16); break;
-    case at::kInt: v.dtype = qf::sdk::dl_int(32); break;
-    default: throw PluginError(QF_ERR_INTERNAL, "gptq: unexpected tensor dtype (this is a bug)");
-  }
-  v.shape = shape.data();
-  v.strides = nullptr;
-  v.byte_offset = 0;
-  return v;
-}
+namespace aten = qf::sdk::aten;
 
 std::vector<int32_t> to_vector(const at::Tensor& t) {
   const at::Tensor c = t.to(at::kInt).contiguous();
@@ -85,16 +67,12 @@ class GptqMethod {
   }
 
   void quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t count) {
-    const auto* calib = static_cast<const qf_calibration_api*>(session_.extension(QF_CALIBRATION_EXTENSION_ID));
-    if (!calib || calib->struct_size < offsetof(qf_calibration_api, input_gram) + sizeof(calib->input_gram) ||
-        !calib->input_gram)
-      throw PluginError(QF_ERR_UNSUPPORTED, std::string("gptq needs the host's calibration service \"") +
-                                                QF_CALIBRATION_EXTENSION_ID + "\" with input_gram");
+    const qf::sdk::Calibration calib = layer.calibration("gptq");  // every version has input_gram
     const std::vector<qf::sdk::LinearInfo> linears = layer.linears();
     const int64_t pf = 32 / o_.bits;
     for (const auto& l : linears)
       if (l.in_features % pf != 0 || l.out_features % pf != 0)
-        throw std::invalid_argument("gptq: " + l.name + " [" + std::to_string(l.out_features) + ", " +
+        throw std::invalid_argument(l.name + " [" + std::to_string(l.out_features) + ", " +
                                     std::to_string(l.in_features) + "]: " + std::to_string(o_.bits) +
                                     "-bit GPTQ packing needs in_features and out_features divisible by " +
                                     std::to_string(pf));
@@ -113,15 +91,12 @@ class GptqMethod {
         const auto t0 = std::chrono::steady_clock::now();
         const int64_t in = members[m]->in_features;
         at::Tensor gram = at::zeros({in, in}, at::kFloat);
-        std::vector<int64_t> shape;
-        DLTensor view = dl_view(gram, shape);
-        qf_error err{};
-        qf::sdk::check(calib->input_gram(layer.raw(), members[m]->short_name.c_str(), &view, &tokens[m], &err), err);
+        tokens[m] = calib.input_gram(members[m]->short_name, aten::view(gram));
         grams.push_back(gram);
         gram_seconds[m] = seconds_since(t0);
       }
       for (size_t m = 0; m < members.size(); ++m) {
-        if (!session_.progress("gptq", index, count)) throw PluginError(QF_ERR_CANCELLED, "cancelled");
+        session_.stop_if_cancelled("gptq");
         quantize_linear(layer, index, *members[m], grams[m], tokens[m], gram_seconds[m]);
         grams[m] = at::Tensor();
       }
@@ -139,7 +114,7 @@ class GptqMethod {
          << ", \"static_groups\": " << b(o_.static_groups) << ", \"checkpoint_format\": \"" << fmt
          << "\", \"format\": \"" << fmt << "\", \"meta\": {\"quantizer\": [\"quantforge:0.1.0\"]}}";
     session_.set_quantization_config(json.str());
-    qf::sdk::log(QF_LOG_INFO, "gptq: totals " + num(t_gram_, "%.1f") + " s waiting for Hessian inputs (host), " +
+    qf::sdk::log(QF_LOG_INFO, "totals " + num(t_gram_, "%.1f") + " s waiting for Hessian inputs (host), " +
                                   num(t_solve_, "%.1f") + " s solve, " + num(t_pack_, "%.1f") + " s pack+emit");
   }
 
@@ -149,7 +124,7 @@ class GptqMethod {
     const auto t0 = std::chrono::steady_clock::now();
     const qf::sdk::MatrixView wv = layer.read_weight(l.short_name);
     if (wv.rows != l.out_features || wv.cols != l.in_features)
-      throw PluginError(QF_ERR_INTERNAL, "gptq: " + l.name + ": weight view shape differs from linear_info");
+      throw PluginError(QF_ERR_INTERNAL, l.name + ": weight view shape differs from linear_info (a bug in the host)");
     const at::Tensor W = at::from_blob(const_cast<float*>(wv.data), {wv.rows, wv.cols}, at::kFloat).clone();
 
     qf::gptq::SolverResult r;
@@ -159,7 +134,7 @@ class GptqMethod {
       r = qf::gptq::fasterquant(W, qf::gptq::hessian_from_gram(gram, tokens), o_, l.name);
     } catch (const qf::gptq::CholeskyError& e) {
       if (!rtn_fallback_)
-        throw PluginError(QF_ERR_INVALID_ARGUMENT, "gptq: layer " + std::to_string(index) + " " + e.what());
+        throw PluginError(QF_ERR_INVALID_ARGUMENT, "layer " + std::to_string(index) + " " + e.what());
       qf::sdk::log(QF_LOG_WARN, std::string(e.what()) + " -> falling back to RTN for this linear (rtn_fallback=true)");
       r = qf::gptq::rtn(W, o_);
       fell_back = true;
@@ -167,12 +142,7 @@ class GptqMethod {
     const double solve_seconds = seconds_since(t0);
 
     const auto t1 = std::chrono::steady_clock::now();
-    {
-      std::vector<int64_t> shape;
-      DLTensor view = dl_view(r.dequantized, shape);
-      qf_error err{};
-      qf::sdk::check(session_.api()->write_weight(layer.raw(), l.short_name.c_str(), &view, &err), err);
-    }
+    layer.write_weight(l.short_name, aten::view(r.dequantized.contiguous()));
     const int64_t out = l.out_features, in = l.in_features, ngroups = r.scales.size(1), pf = 32 / o_.bits;
     const std::vector<int32_t> qweight = qf::pack::gptq_pack_qweight(to_vector(r.codes), out, in, o_.bits);
     const std::vector<int32_t> qzeros = qf::pack::gptq_pack_qzeros(to_vector(r.zeros), out, ngroups, o_.bits, o_.sym);
@@ -195,12 +165,7 @@ class GptqMethod {
                                   num(pack_seconds, "%.3f") + "s)" + extra);
   }
 
-  void emit(const std::string& name, const at::Tensor& t) const {
-    std::vector<int64_t> shape;
-    DLTensor view = dl_view(t, shape);
-    qf_error err{};
-    qf::sdk::check(session_.api()->emit_tensor(session_.raw(), name.c_str(), &view, &err), err);
-  }
+  void emit(const std::string& name, const at::Tensor& t) const { session_.emit(name, aten::view(t.contiguous())); }
 
   qf::sdk::Session& session_;
   qf::gptq::SolverOptions o_;

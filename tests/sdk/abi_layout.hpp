@@ -1,6 +1,7 @@
 #pragma once
 // The size and offset of every field of every public ABI struct, as "struct.field offset size"
-// lines. Compared against sdk/abi/plugin_abi_v1.manifest so an accidental layout change fails CI.
+// lines. Compared against sdk/abi/plugin_abi_v1.manifest so an accidental layout change fails CI;
+// sdk/abi/pinned_layout.cpp pins each shipped version's prefix, which a legal append leaves intact.
 #include <cstddef>
 #include <sstream>
 #include <string>
@@ -35,6 +36,7 @@ inline std::string abi_layout() {
   QF_FIELD(qf_plugin_descriptor, init);
   QF_FIELD(qf_plugin_descriptor, deinit);
   QF_FIELD(qf_plugin_descriptor, get_interface);
+  QF_FIELD(qf_plugin_descriptor, get_option);
   QF_STRUCT(qf_host_api);
   QF_FIELD(qf_host_api, struct_size);
   QF_FIELD(qf_host_api, abi_major);
@@ -43,6 +45,8 @@ inline std::string abi_layout() {
   QF_FIELD(qf_host_api, alloc);
   QF_FIELD(qf_host_api, free);
   QF_FIELD(qf_host_api, get_service);
+  QF_FIELD(qf_host_api, host_data);
+  QF_FIELD(qf_host_api, log_message);
   QF_STRUCT(qf_linear_info);
   QF_FIELD(qf_linear_info, struct_size);
   QF_FIELD(qf_linear_info, name);
@@ -68,6 +72,7 @@ inline std::string abi_layout() {
   QF_FIELD(qf_session_api, create_output);
   QF_FIELD(qf_session_api, record_shard);
   QF_FIELD(qf_session_api, get_extension);
+  QF_FIELD(qf_session_api, create_scratch);
   QF_STRUCT(qf_method_requirements);
   QF_FIELD(qf_method_requirements, struct_size);
   QF_FIELD(qf_method_requirements, needs_calibration);
@@ -96,12 +101,19 @@ inline std::string abi_layout() {
   QF_FIELD(qf_calibration_api, scale_previous_op);
   QF_FIELD(qf_calibration_api, scaling_group_count);
   QF_FIELD(qf_calibration_api, scaling_group);
+  QF_FIELD(qf_calibration_api, release_captured);
+  QF_FIELD(qf_calibration_api, calibration_shape);
   QF_STRUCT(qf_scaling_group);
   QF_FIELD(qf_scaling_group, struct_size);
   QF_FIELD(qf_scaling_group, prev_op);
   QF_FIELD(qf_scaling_group, linears);
   QF_FIELD(qf_scaling_group, linear_count);
   QF_FIELD(qf_scaling_group, inspect);
+  QF_STRUCT(qf_calibration_shape);
+  QF_FIELD(qf_calibration_shape, struct_size);
+  QF_FIELD(qf_calibration_shape, blocks);
+  QF_FIELD(qf_calibration_shape, block_length);
+  QF_FIELD(qf_calibration_shape, tokens);
   QF_STRUCT(DLTensor);
   QF_FIELD(DLTensor, data);
   QF_FIELD(DLTensor, device);

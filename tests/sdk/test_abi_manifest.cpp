@@ -1,5 +1,7 @@
-// The committed ABI manifest must match the header: any change to a public struct's layout is an
-// ABI break that has to be made on purpose (bump the major, or grow at the end and regenerate).
+// The committed ABI manifest must match the header: any change to a public struct's layout has to
+// be made on purpose. Growing a struct at the end (a minor version) keeps every prefix pinned in
+// sdk/abi/pinned_layout.cpp and only needs the manifest regenerated; anything else is a break and
+// needs a new major version.
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <sstream>

@@ -1,18 +1,27 @@
 /*
- * QuantForge plugin C ABI, version 1.
+ * QuantForge plugin C ABI, version 1.2 (docs/plugin-guide.md is the guide for plugin authors).
  *
  * A plugin is a shared library that exports one C function, `quantforge_plugin_entry`, returning a
  * descriptor. The host reads the descriptor's first three fields (struct_size, abi_major,
  * abi_minor) before anything else and refuses a library whose abi_major differs from its own.
  *
- * Rules that keep this ABI stable:
+ * Rules that keep this ABI stable across minor versions:
  *  - Only fixed-width C types, opaque handles and DLPack DLTensor views cross the boundary.
- *  - Every struct starts with `struct_size`; structs only ever grow at the end. A reader must
- *    check struct_size before touching a field added after version 1.0.
+ *  - Every struct starts with `struct_size`; structs only ever grow at the end. Each field added
+ *    after 1.0 is marked "since 1.x"; QF_SIZE_<STRUCT>_<version> name the size each shipped version
+ *    had, and sdk/abi/ pins every version's prefix at compile time.
+ *  - Tables read across the boundary (descriptor, vtables, service tables): a reader checks the
+ *    table's struct_size before touching a field added after 1.0 (QF_HAS_FIELD). A function that
+ *    is absent, or NULL, is treated as "not offered".
+ *  - Out-structs (the caller allocates, the callee fills, e.g. qf_linear_info): the caller sets
+ *    struct_size to its own sizeof and fills defaults; the callee writes only the first
+ *    min(caller's struct_size, callee's sizeof) bytes and leaves struct_size as the caller set it.
+ *    Older and newer structs so interoperate both ways.
  *  - Optional, later services are looked up by string id ("qf.calibration/1"), never by
  *    inserting fields.
- *  - No C++ exception may cross the boundary: every plugin function catches everything and
- *    returns a status code with a message in the caller's qf_error.
+ *  - No C++ exception may cross the boundary: every function catches everything and returns a
+ *    status code (qf_status) with a message in the caller's qf_error. The code is kept end to end:
+ *    the host reports a user error, a bug, out of memory, an I/O failure or a cancellation as such.
  *  - Whoever allocates frees. Strings and arrays returned by the plugin belong to the plugin and
  *    live until `deinit`; pointers the host passes in are valid only for the duration of the call
  *    unless the function's comment says otherwise.
@@ -36,7 +45,13 @@ extern "C" {
 #endif
 
 #define QF_ABI_VERSION_MAJOR 1
-#define QF_ABI_VERSION_MINOR 1
+#define QF_ABI_VERSION_MINOR 2
+
+/* Bytes from the start of struct TYPE up to and including FIELD: the struct_size a reader needs to
+ * see before it may use FIELD. */
+#define QF_SIZE_THROUGH(TYPE, FIELD) (offsetof(TYPE, FIELD) + sizeof(((TYPE*)0)->FIELD))
+/* True when the table PTR (of type TYPE) is large enough to carry FIELD and FIELD is set. */
+#define QF_HAS_FIELD(PTR, TYPE, FIELD) ((PTR)->struct_size >= QF_SIZE_THROUGH(TYPE, FIELD) && (PTR)->FIELD)
 
 /* Name of the single exported symbol. */
 #define QF_PLUGIN_ENTRY_NAME "quantforge_plugin_entry"
@@ -49,12 +64,14 @@ extern "C" {
 
 /* ---------------------------------------------------------------- status and errors */
 
+/* What went wrong, kept from the callee to the user. Codes 1-3 are the user's to fix (the message
+ * says how); 4-6 are conditions of the machine or the user's choice; 7 is a bug in the callee. */
 typedef enum qf_status {
   QF_OK = 0,
-  QF_ERR_INVALID_ARGUMENT = 1, /* bad option value, shape the method cannot handle, ... */
-  QF_ERR_NOT_FOUND = 2,        /* unknown linear, option or service */
-  QF_ERR_UNSUPPORTED = 3,      /* valid request this plugin does not implement */
-  QF_ERR_IO = 4,               /* file system failure */
+  QF_ERR_INVALID_ARGUMENT = 1, /* user error: bad option value, shape the method cannot handle, ... */
+  QF_ERR_NOT_FOUND = 2,        /* user error: unknown linear, option or service */
+  QF_ERR_UNSUPPORTED = 3,      /* user error: a valid request this plugin does not implement */
+  QF_ERR_IO = 4,               /* file system failure (disk full, permission, ...) */
   QF_ERR_CANCELLED = 5,        /* the user cancelled (progress returned false) */
   QF_ERR_OUT_OF_MEMORY = 6,
   QF_ERR_INTERNAL = 7          /* a bug: an invariant broke */
@@ -80,7 +97,8 @@ typedef enum qf_option_type {
   QF_OPTION_STRING = 4
 } qf_option_type;
 
-/* One option a plugin accepts. Owned by the plugin, valid until deinit. */
+/* One option a plugin accepts: an out-struct of qf_plugin_descriptor.get_option (since 1.2; older
+ * plugins expose a bare array, see `options`). Strings are owned by the plugin, valid until deinit. */
 typedef struct qf_option_desc {
   uint32_t struct_size;
   const char* name;          /* e.g. "bits" */
@@ -100,8 +118,10 @@ typedef struct qf_plugin_descriptor {
   const char* name;     /* unique, [a-z0-9_]+ */
   const char* version;  /* the plugin's own version, free-form */
   const char* description;
+  /* The options as an array of 1.0-layout elements: what hosts before 1.2 read. Hosts from 1.2 on
+   * use get_option when it is set, so qf_option_desc can grow; this array never does. */
   const qf_option_desc* options;
-  uint32_t option_count;
+  uint32_t option_count; /* number of options, for both ways of reading them */
 
   /* Called once after load, before any other function except reading this descriptor.
    * `host` stays valid until deinit returns. Returns QF_OK or an error code with `err` filled.
@@ -112,6 +132,9 @@ typedef struct qf_plugin_descriptor {
   /* Returns the interface table with this id ("qf.method/1", "qf.format/1"), or NULL.
    * The table is owned by the plugin and valid until deinit. */
   const void* (*get_interface)(const char* interface_id);
+  /* Since 1.2. Fills option `index` (< option_count) as an out-struct (see the rules above).
+   * Callable before init, from any thread; strings valid until deinit. */
+  int32_t (*get_option)(uint32_t index, qf_option_desc* out, qf_error* err);
 } qf_plugin_descriptor;
 
 typedef const qf_plugin_descriptor* (*qf_plugin_entry_fn)(void);
@@ -126,12 +149,14 @@ typedef enum qf_log_level {
   QF_LOG_ERROR = 4
 } qf_log_level;
 
-/* Process-wide services, passed to init. All functions are thread-safe. */
+/* Services passed to init. Each plugin receives its own table (so the host knows who is calling);
+ * it stays valid until deinit returns. All functions are thread-safe. */
 typedef struct qf_host_api {
   uint32_t struct_size;
   uint32_t abi_major;
   uint32_t abi_minor;
-  /* `msg` is copied before return. The host prefixes the plugin's name. */
+  /* Logs `msg` (copied before return). Kept for plugins built before 1.2: it carries no context, so
+   * the host names the plugin only while that plugin is inside a call from the host. */
   void (*log)(int32_t level, const char* msg);
   /* Aligned allocation from the host; release with `free` below (never the C library's). Returns
    * NULL on failure. `alignment` must be a power of two. */
@@ -139,6 +164,11 @@ typedef struct qf_host_api {
   void (*free)(void* ptr);
   /* Optional process-wide services by id; NULL when the host has none by that id. */
   const void* (*get_service)(const char* service_id);
+  /* Since 1.2. The host's data for this plugin; plugins must not touch it. */
+  void* host_data;
+  /* Since 1.2. Logs `msg` (copied before return) as coming from the plugin `host` was given to:
+   * the host prefixes the plugin's name. Pass the table received in init. */
+  void (*log_message)(const struct qf_host_api* host, int32_t level, const char* msg);
 } qf_host_api;
 
 /* ---------------------------------------------------------------- sessions (per run) */
@@ -220,6 +250,13 @@ typedef struct qf_session_api {
 
   /* Optional per-session services by id ("qf.calibration/1"); NULL when unavailable. */
   const void* (*get_extension)(qf_session* s, const char* extension_id);
+
+  /* Since 1.2. A private file for the plugin's own temporary data (e.g. a spool of tensors that
+   * arrive before their file can be written), on the output's file system. Writes the absolute path
+   * into `path_out`; `name` is a plain file name unique within the plugin. The host deletes it when
+   * the run ends, successful or not, and never commits it. (Hosts before 1.2 offered this through
+   * create_output with a ".scratch/" name prefix; 1.2 hosts still honour that prefix.) */
+  int32_t (*create_scratch)(qf_session* s, const char* name, char* path_out, size_t path_capacity, qf_error* err);
 } qf_session_api;
 
 /* ---------------------------------------------------------------- method interface "qf.method/1" */
@@ -273,7 +310,7 @@ typedef struct qf_format_vtable {
 
 #define QF_CALIBRATION_EXTENSION_ID "qf.calibration/1"
 
-/* One AWQ scaling group of a layer (awq.md §2.3): the op whose output feeds `linears`, the
+/* One AWQ scaling group of a layer (docs/awq.md, "scaling groups"): the op whose output feeds `linears`, the
  * linears that share that input, and the module whose output defines the search loss ("self_attn",
  * "mlp", or a Linear's short name). Strings are owned by the host, valid until quantize_layer
  * returns. */
@@ -284,6 +321,14 @@ typedef struct qf_scaling_group {
   uint32_t linear_count;
   const char* inspect;
 } qf_scaling_group;
+
+/* The calibration set as the host prepared it (an out-struct, see the rules above). */
+typedef struct qf_calibration_shape {
+  uint32_t struct_size;
+  int64_t blocks;       /* calibration blocks (sequences) */
+  int64_t block_length; /* tokens per block: run_module inputs are whole blocks of this length */
+  int64_t tokens;       /* blocks * block_length: the rows of captured_input */
+} qf_calibration_shape;
 
 /* Calibration services for methods that need data (AWQ, GPTQ). Valid inside quantize_layer, for
  * the layer passed there. Inputs always reflect the layer's CURRENT weights: after write_weight or
@@ -303,7 +348,9 @@ typedef struct qf_calibration_api {
   /* Runs a sub-module of the layer ("self_attn", "mlp", or a Linear's short name) with its current
    * weights on `input` ([tokens, in] fp32, rows in the block order captured_input uses; tokens a
    * multiple of the calibration block length, since attention sees each block as one sequence) and
-   * writes the output into `output`, which the caller allocated as fp32 [tokens, out]. */
+   * writes the output into `output`, which the caller allocated as fp32 [tokens, out]. The host
+   * works through the input a few blocks at a time (bounded temporaries, whatever its length) and
+   * returns QF_ERR_CANCELLED between blocks when the user interrupts the run. */
   int32_t (*run_module)(qf_layer* layer, const char* module, const DLTensor* input, DLTensor* output,
                         qf_error* err);
   /* Divides the output channels of the op before the given linears (a norm's weight and bias, or a
@@ -314,13 +361,32 @@ typedef struct qf_calibration_api {
   /* The architecture's AWQ scaling groups that apply to this layer, in order. */
   uint32_t (*scaling_group_count)(qf_layer* layer);
   int32_t (*scaling_group)(qf_layer* layer, uint32_t index, qf_scaling_group* out, qf_error* err);
-  /* Added in ABI 1.1 (check struct_size before calling). Drops the host's cached input of the
+  /* Since 1.1 (check with QF_HAS_FIELD before calling). Drops the host's cached input of the
    * Linear (and of every Linear sharing that input) now instead of at the next weight change, so a
    * plugin that has taken what it needs bounds peak memory; views from captured_input of those
    * Linears are invalid afterwards. A later captured_input/input_gram recomputes it. Never fails;
    * unknown names are ignored. Same thread as quantize_layer. */
   void (*release_captured)(qf_layer* layer, const char* short_name);
+  /* Since 1.2. How many calibration blocks of how many tokens the host prepared for this run (the
+   * method's requirements ask; the user's --seqlen and the model's context length decide). */
+  int32_t (*calibration_shape)(qf_layer* layer, qf_calibration_shape* out, qf_error* err);
 } qf_calibration_api;
+
+/* ---------------------------------------------------------------- sizes of shipped versions */
+
+/* The struct_size each shipped version had: compare a table's struct_size against these, or use
+ * QF_HAS_FIELD for one field. Structs not listed have not grown since 1.0. */
+#define QF_SIZE_PLUGIN_DESCRIPTOR_1_0 QF_SIZE_THROUGH(qf_plugin_descriptor, get_interface)
+#define QF_SIZE_HOST_API_1_0 QF_SIZE_THROUGH(qf_host_api, get_service)
+#define QF_SIZE_SESSION_API_1_0 QF_SIZE_THROUGH(qf_session_api, get_extension)
+#define QF_SIZE_CALIBRATION_API_1_0 QF_SIZE_THROUGH(qf_calibration_api, scaling_group)
+#define QF_SIZE_CALIBRATION_API_1_1 QF_SIZE_THROUGH(qf_calibration_api, release_captured)
+#define QF_SIZE_OPTION_DESC_1_0 QF_SIZE_THROUGH(qf_option_desc, help)
+#define QF_SIZE_LINEAR_INFO_1_0 QF_SIZE_THROUGH(qf_linear_info, sequential_group)
+#define QF_SIZE_METHOD_REQUIREMENTS_1_0 QF_SIZE_THROUGH(qf_method_requirements, propagate_quantized)
+#define QF_SIZE_METHOD_VTABLE_1_0 QF_SIZE_THROUGH(qf_method_vtable, destroy)
+#define QF_SIZE_FORMAT_VTABLE_1_0 QF_SIZE_THROUGH(qf_format_vtable, destroy)
+#define QF_SIZE_SCALING_GROUP_1_0 QF_SIZE_THROUGH(qf_scaling_group, inspect)
 
 /* ---------------------------------------------------------------- entry symbol */
 

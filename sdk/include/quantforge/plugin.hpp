@@ -1,8 +1,9 @@
-// Header-only C++ wrapper over the C ABI in plugin.h, for plugin authors.
+// Header-only C++ wrapper over the whole C ABI in plugin.h, for plugin authors.
 //
 // Write a class with ordinary C++ (exceptions, RAII); the adapters below turn it into the C
 // function tables and convert every exception into a status code plus message at the boundary,
-// so nothing C++ ever crosses into the host.
+// so nothing C++ ever crosses into the host. Host calls that fail throw PluginError with the
+// host's code, so a user error, a bug, out of memory or a cancellation stays what it is.
 //
 //   struct MyMethod {
 //     explicit MyMethod(qf::sdk::Session& s);
@@ -12,66 +13,27 @@
 //   };
 //   static const qf_option_desc kOptions[] = {...};
 //   QF_DEFINE_METHOD_PLUGIN(MyMethod, "my_method", "1.0", "what it does", kOptions)
+//
+// Views (DLTensor, MatrixView) returned by the wrappers borrow host memory: they are valid as long
+// as plugin.h says for the underlying call. Plugins that use LibTorch convert them with
+// quantforge/aten_dlpack.hpp.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "quantforge/errors.hpp"
 #include "quantforge/plugin.h"
+#include "quantforge/struct_copy.hpp"
 
 namespace qf::sdk {
-
-// An error with an ABI status code; thrown by the wrappers, caught by the adapters.
-class PluginError : public std::runtime_error {
- public:
-  PluginError(int32_t code, const std::string& message) : std::runtime_error(message), code_(code) {}
-  int32_t code() const { return code_; }
-
- private:
-  int32_t code_;
-};
-
-inline void set_error(qf_error* err, int32_t code, const char* message) {
-  if (!err) return;
-  err->code = code;
-  std::strncpy(err->message, message ? message : "", QF_ERROR_MESSAGE_CAPACITY - 1);
-  err->message[QF_ERROR_MESSAGE_CAPACITY - 1] = '\0';
-}
-
-// Runs `body`, turning any exception into a status code and message. Never throws.
-template <class Body>
-int32_t guard(qf_error* err, Body&& body) noexcept {
-  try {
-    body();
-    return QF_OK;
-  } catch (const PluginError& e) {
-    set_error(err, e.code(), e.what());
-    return e.code();
-  } catch (const std::bad_alloc&) {
-    set_error(err, QF_ERR_OUT_OF_MEMORY, "out of memory");
-    return QF_ERR_OUT_OF_MEMORY;
-  } catch (const std::invalid_argument& e) {
-    set_error(err, QF_ERR_INVALID_ARGUMENT, e.what());
-    return QF_ERR_INVALID_ARGUMENT;
-  } catch (const std::exception& e) {
-    set_error(err, QF_ERR_INTERNAL, e.what());
-    return QF_ERR_INTERNAL;
-  } catch (...) {
-    set_error(err, QF_ERR_INTERNAL, "unknown exception");
-    return QF_ERR_INTERNAL;
-  }
-}
-
-// Throws PluginError when a host call failed.
-inline void check(int32_t status, const qf_error& err) {
-  if (status != QF_OK) throw PluginError(status, err.message);
-}
 
 // ---------------------------------------------------------------- process-wide host services
 
@@ -80,9 +42,14 @@ inline const qf_host_api*& host_api_slot() {
   return host;
 }
 
+// Logs through the host, which prefixes the plugin's name (hosts before 1.2: only during a call).
 inline void log(qf_log_level level, const std::string& message) {
   const qf_host_api* host = host_api_slot();
-  if (host && host->log) host->log(level, message.c_str());
+  if (!host) return;
+  if (QF_HAS_FIELD(host, qf_host_api, log_message))
+    host->log_message(host, level, message.c_str());
+  else if (host->log)
+    host->log(level, message.c_str());
 }
 
 // ---------------------------------------------------------------- tensors
@@ -90,6 +57,21 @@ inline void log(qf_log_level level, const std::string& message) {
 inline DLDataType dl_float(uint8_t bits) { return DLDataType{kDLFloat, bits, 1}; }
 inline DLDataType dl_bfloat16() { return DLDataType{kDLBfloat, 16, 1}; }
 inline DLDataType dl_int(uint8_t bits) { return DLDataType{kDLInt, bits, 1}; }
+
+inline bool is_fp32(const DLDataType& t) { return t.code == kDLFloat && t.bits == 32 && t.lanes == 1; }
+
+// A borrowed view of contiguous CPU memory as a DLTensor; `shape` must outlive the view.
+inline DLTensor dl_view(void* data, const std::vector<int64_t>& shape, DLDataType dtype) {
+  DLTensor t{};
+  t.data = data;
+  t.device = DLDevice{kDLCPU, 0};
+  t.ndim = static_cast<int32_t>(shape.size());
+  t.dtype = dtype;
+  t.shape = const_cast<int64_t*>(shape.data());
+  t.strides = nullptr;
+  t.byte_offset = 0;
+  return t;
+}
 
 // An owned, contiguous CPU tensor that can be lent to the host as a DLTensor view.
 class Tensor {
@@ -102,7 +84,8 @@ class Tensor {
   template <class T>
   static Tensor from_vector(const std::vector<T>& values, std::vector<int64_t> shape, DLDataType dtype) {
     Tensor t(std::move(shape), dtype);
-    if (values.size() * sizeof(T) != t.bytes_.size()) throw std::invalid_argument("tensor data does not match shape");
+    if (values.size() * sizeof(T) != t.bytes_.size())
+      throw PluginError(QF_ERR_INTERNAL, "tensor data does not match its shape (a bug in the plugin)");
     std::memcpy(t.bytes_.data(), values.data(), t.bytes_.size());
     return t;
   }
@@ -110,17 +93,7 @@ class Tensor {
   T* data() { return reinterpret_cast<T*>(bytes_.data()); }
   const std::vector<int64_t>& shape() const { return shape_; }
   // Borrowed view, valid while this Tensor lives and is not resized.
-  DLTensor view() const {
-    DLTensor t{};
-    t.data = const_cast<uint8_t*>(bytes_.data());
-    t.device = DLDevice{kDLCPU, 0};
-    t.ndim = static_cast<int32_t>(shape_.size());
-    t.dtype = dtype_;
-    t.shape = const_cast<int64_t*>(shape_.data());
-    t.strides = nullptr;
-    t.byte_offset = 0;
-    return t;
-  }
+  DLTensor view() const { return dl_view(const_cast<uint8_t*>(bytes_.data()), shape_, dtype_); }
 
  private:
   std::vector<int64_t> shape_;
@@ -151,23 +124,47 @@ inline uint16_t float_to_half_bits(float f) {
   return static_cast<uint16_t>(sign | h);
 }
 
-// ---------------------------------------------------------------- sessions and layers
+// A borrowed fp32 [rows, cols] row-major matrix owned by the host.
+struct MatrixView {
+  const float* data = nullptr;
+  int64_t rows = 0;
+  int64_t cols = 0;
+};
+
+// An fp32 2-D DLTensor as a MatrixView; anything else is a host bug.
+inline MatrixView as_matrix(const DLTensor& t, const std::string& what) {
+  if (t.ndim != 2 || !is_fp32(t.dtype) || t.device.device_type != kDLCPU ||
+      (t.strides && (t.strides[1] != 1 || t.strides[0] != t.shape[1])))
+    throw PluginError(QF_ERR_INTERNAL, "the host returned " + what + " that is not a contiguous fp32 [rows, cols] "
+                                       "CPU matrix (a bug in the host)");
+  return MatrixView{reinterpret_cast<const float*>(static_cast<const char*>(t.data) + t.byte_offset), t.shape[0],
+                    t.shape[1]};
+}
+
+// ---------------------------------------------------------------- sessions, layers, calibration
 
 struct LinearInfo {
-  std::string name;
-  std::string short_name;
+  std::string name;        // "model.layers.0.self_attn.q_proj"
+  std::string short_name;  // "self_attn.q_proj"
   int64_t in_features = 0;
   int64_t out_features = 0;
   bool has_bias = false;
   uint32_t sequential_group = 0;
 };
 
-// A borrowed fp32 [rows, cols] matrix owned by the host.
-struct MatrixView {
-  const float* data = nullptr;
-  int64_t rows = 0;
-  int64_t cols = 0;
+struct ScalingGroup {
+  std::string prev_op;               // "input_layernorm", "self_attn.v_proj", ...
+  std::vector<std::string> linears;  // short names sharing prev_op's output as input
+  std::string inspect;               // module whose output the search compares
 };
+
+struct CalibrationShape {
+  int64_t blocks = 0;
+  int64_t block_length = 0;
+  int64_t tokens = 0;
+};
+
+class Calibration;
 
 class Session {
  public:
@@ -182,20 +179,30 @@ class Session {
   bool progress(const char* stage, uint64_t done, uint64_t total) const {
     return api_->progress(session_, stage, done, total);
   }
-  void emit(const std::string& name, const Tensor& tensor) const {
-    qf_error err{};
-    DLTensor view = tensor.view();
-    check(api_->emit_tensor(session_, name.c_str(), &view, &err), err);
+  // Throws PluginError(QF_ERR_CANCELLED) once the user has asked to stop.
+  void stop_if_cancelled(const char* stage) const {
+    if (!progress(stage, 0, 0)) throw PluginError(QF_ERR_CANCELLED, "cancelled");
   }
+
+  // Emits an output tensor; the host copies it before returning, so `tensor` may be any view.
+  void emit(const std::string& name, const DLTensor& tensor) const {
+    qf_error err{};
+    check(api_->emit_tensor(session_, name.c_str(), &tensor, &err), err);
+  }
+  void emit(const std::string& name, const Tensor& tensor) const { emit(name, tensor.view()); }
+
   void set_quantization_config(const std::string& json_object) const {
     qf_error err{};
     check(api_->set_quantization_config(session_, json_object.c_str(), &err), err);
   }
+  // Path of a staged output file the plugin writes completely; committed with the whole run.
   std::string create_output(const std::string& relative_name) const {
-    std::vector<char> path(4096);
-    qf_error err{};
-    check(api_->create_output(session_, relative_name.c_str(), path.data(), path.size(), &err), err);
-    return std::string(path.data());
+    return path_from(api_->create_output, relative_name);
+  }
+  // Path of a private scratch file, deleted when the run ends, never committed.
+  std::string create_scratch(const std::string& name) const {
+    if (QF_HAS_FIELD(api_, qf_session_api, create_scratch)) return path_from(api_->create_scratch, name);
+    return create_output(".scratch/" + name);  // how hosts before 1.2 offered scratch files
   }
   void record_shard(const std::string& relative_name, const std::vector<std::string>& names, uint64_t bytes) const {
     std::vector<const char*> raw;
@@ -217,6 +224,13 @@ class Session {
     qf_error err{};
     check(fn(session_, name, &value, &err), err);
     return value;
+  }
+  template <class Fn>
+  std::string path_from(Fn fn, const std::string& name) const {
+    std::vector<char> path(4096);
+    qf_error err{};
+    check(fn(session_, name.c_str(), path.data(), path.size(), &err), err);
+    return std::string(path.data());
   }
   const qf_session_api* api_;
   qf_session* session_;
@@ -240,21 +254,42 @@ class Layer {
     }
     return out;
   }
+  // Borrowed fp32 [out, in]: valid until the next write of this linear or the end of the layer.
   MatrixView read_weight(const std::string& short_name) const {
     DLTensor t{};
     qf_error err{};
     check(session_.api()->read_weight(layer_, short_name.c_str(), &t, &err), err);
-    if (t.ndim != 2 || t.dtype.code != kDLFloat || t.dtype.bits != 32)
-      throw PluginError(QF_ERR_INTERNAL, "host returned a weight view that is not fp32 [out, in]");
-    return MatrixView{static_cast<const float*>(t.data) + t.byte_offset / sizeof(float), t.shape[0], t.shape[1]};
+    return as_matrix(t, "the weight of " + short_name);
   }
-  // Replaces the weight with `values` ([out, in] fp32, row-major).
-  void write_weight(const std::string& short_name, const std::vector<float>& values, int64_t out, int64_t in) const {
-    Tensor t = Tensor::from_vector(values, {out, in}, dl_float(32));
-    DLTensor view = t.view();
+  // Borrowed fp32 [out]; std::nullopt when the linear has no bias.
+  std::optional<std::vector<float>> read_bias(const std::string& short_name) const {
+    DLTensor t{};
     qf_error err{};
-    check(session_.api()->write_weight(layer_, short_name.c_str(), &view, &err), err);
+    const int32_t status = session_.api()->read_bias(layer_, short_name.c_str(), &t, &err);
+    if (status == QF_ERR_NOT_FOUND) return std::nullopt;
+    check(status, err);
+    const float* p = reinterpret_cast<const float*>(static_cast<const char*>(t.data) + t.byte_offset);
+    return std::vector<float>(p, p + (t.ndim == 1 ? t.shape[0] : 0));
   }
+  // Replaces the weight with `weight` ([out, in], any float dtype; the host copies it).
+  void write_weight(const std::string& short_name, const DLTensor& weight) const {
+    qf_error err{};
+    check(session_.api()->write_weight(layer_, short_name.c_str(), &weight, &err), err);
+  }
+  // The same from fp32 row-major memory, without a copy on the plugin's side.
+  void write_weight(const std::string& short_name, const float* values, int64_t out, int64_t in) const {
+    const std::vector<int64_t> shape{out, in};
+    write_weight(short_name, dl_view(const_cast<float*>(values), shape, dl_float(32)));
+  }
+  void write_weight(const std::string& short_name, const std::vector<float>& values, int64_t out, int64_t in) const {
+    if (static_cast<int64_t>(values.size()) != out * in)
+      throw PluginError(QF_ERR_INTERNAL, "write_weight(" + short_name + "): values do not match [out, in]");
+    write_weight(short_name, values.data(), out, in);
+  }
+  // The host's calibration services for this layer; throws PluginError(QF_ERR_UNSUPPORTED) naming
+  // `who` when the host offers none.
+  Calibration calibration(const std::string& who) const;
+
   qf_layer* raw() const { return layer_; }
   const Session& session() const { return session_; }
 
@@ -262,6 +297,90 @@ class Layer {
   const Session& session_;
   qf_layer* layer_;
 };
+
+// "qf.calibration/1" for one layer: inputs, Gram matrices, module runs and scaling.
+class Calibration {
+ public:
+  Calibration(const qf_calibration_api* api, qf_layer* layer) : api_(api), layer_(layer) {}
+
+  // Borrowed fp32 [tokens, in] inputs of the linear; invalid after any weight change.
+  DLTensor captured_input(const std::string& short_name) const {
+    DLTensor t{};
+    qf_error err{};
+    check(api_->captured_input(layer_, short_name.c_str(), &t, &err), err);
+    if (t.ndim != 2 || !is_fp32(t.dtype))
+      throw PluginError(QF_ERR_INTERNAL, "the host returned a captured input of " + short_name +
+                                             " that is not fp32 [tokens, in] (a bug in the host)");
+    return t;
+  }
+  // Writes sum(x x^T) into `gram` (caller-allocated fp32 [in, in]); returns the token count.
+  int64_t input_gram(const std::string& short_name, const DLTensor& gram) const {
+    int64_t tokens = 0;
+    qf_error err{};
+    DLTensor out = gram;
+    check(api_->input_gram(layer_, short_name.c_str(), &out, &tokens, &err), err);
+    return tokens;
+  }
+  // Runs `module` on `input` ([tokens, in] fp32, whole calibration blocks) into `output`
+  // (caller-allocated fp32 [tokens, out]). Throws PluginError(QF_ERR_CANCELLED) on interrupt.
+  void run_module(const std::string& module, const DLTensor& input, const DLTensor& output) const {
+    qf_error err{};
+    DLTensor out = output;
+    check(api_->run_module(layer_, module.c_str(), &input, &out, &err), err);
+  }
+  // Divides prev_op's output channels by `scales` and multiplies the linears' inputs by them.
+  void scale_previous_op(const std::string& prev_op, const std::vector<std::string>& linears,
+                         const DLTensor& scales) const {
+    std::vector<const char*> names;
+    for (const auto& l : linears) names.push_back(l.c_str());
+    qf_error err{};
+    check(api_->scale_previous_op(layer_, prev_op.c_str(), names.data(), static_cast<uint32_t>(names.size()),
+                                  &scales, &err),
+          err);
+  }
+  std::vector<ScalingGroup> scaling_groups() const {
+    std::vector<ScalingGroup> out;
+    const uint32_t n = api_->scaling_group_count(layer_);
+    for (uint32_t i = 0; i < n; ++i) {
+      qf_scaling_group g{};
+      g.struct_size = sizeof(g);
+      qf_error err{};
+      check(api_->scaling_group(layer_, i, &g, &err), err);
+      ScalingGroup r;
+      r.prev_op = g.prev_op ? g.prev_op : "";
+      for (uint32_t j = 0; j < g.linear_count; ++j) r.linears.emplace_back(g.linears[j]);
+      r.inspect = g.inspect ? g.inspect : "";
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+  // Lets the host drop its copy of the linear's input now (1.1); a no-op on older hosts.
+  void release_captured(const std::string& short_name) const {
+    if (QF_HAS_FIELD(api_, qf_calibration_api, release_captured)) api_->release_captured(layer_, short_name.c_str());
+  }
+  // The calibration set's blocks and block length (1.2); std::nullopt from older hosts.
+  std::optional<CalibrationShape> shape() const {
+    if (!QF_HAS_FIELD(api_, qf_calibration_api, calibration_shape)) return std::nullopt;
+    qf_calibration_shape s{};
+    s.struct_size = sizeof(s);
+    qf_error err{};
+    check(api_->calibration_shape(layer_, &s, &err), err);
+    return CalibrationShape{s.blocks, s.block_length, s.tokens};
+  }
+  const qf_calibration_api* api() const { return api_; }
+
+ private:
+  const qf_calibration_api* api_;
+  qf_layer* layer_;
+};
+
+inline Calibration Layer::calibration(const std::string& who) const {
+  const auto* api = static_cast<const qf_calibration_api*>(session_.extension(QF_CALIBRATION_EXTENSION_ID));
+  if (!api || api->struct_size < QF_SIZE_CALIBRATION_API_1_0)
+    throw PluginError(QF_ERR_UNSUPPORTED, who + " needs the host's calibration service (" QF_CALIBRATION_EXTENSION_ID
+                                                "), which this host does not offer");
+  return Calibration(api, layer_);
+}
 
 // ---------------------------------------------------------------- adapters
 
@@ -282,7 +401,7 @@ struct MethodAdapter {
     return guard(err, [&] {
       qf_method_requirements r = static_cast<Instance*>(p)->method->requirements();
       r.struct_size = sizeof(r);
-      *out = r;
+      qf::abi::copy_out(out, r);
     });
   }
   static int32_t quantize_layer(void* p, qf_layer* layer, uint32_t index, uint32_t count, qf_error* err) {
@@ -343,19 +462,35 @@ inline int32_t default_init(const qf_host_api* host, qf_error*) {
 }
 inline void default_deinit() { host_api_slot() = nullptr; }
 
+// qf_plugin_descriptor.get_option over a static option array.
+template <size_t N>
+int32_t option_from_array(const qf_option_desc (&options)[N], uint32_t index, qf_option_desc* out, qf_error* err) {
+  if (index >= N || out == nullptr) {
+    set_error(err, QF_ERR_NOT_FOUND, "option index " + std::to_string(index) + " out of range");
+    return QF_ERR_NOT_FOUND;
+  }
+  qf_option_desc filled = options[index];
+  filled.struct_size = sizeof(qf_option_desc);
+  qf::abi::copy_out(out, filled);
+  return QF_OK;
+}
+
 }  // namespace qf::sdk
 
 #define QF_DETAIL_DEFINE_PLUGIN(KIND, ADAPTER, INTERFACE_ID, NAME, VERSION, DESCRIPTION, OPTIONS)            \
   namespace {                                                                                                 \
   const void* qf_detail_get_interface(const char* id) {                                                      \
-    return std::strcmp(id, INTERFACE_ID) == 0 ? static_cast<const void*>(ADAPTER::vtable()) : nullptr;        \
+    return id && std::strcmp(id, INTERFACE_ID) == 0 ? static_cast<const void*>(ADAPTER::vtable()) : nullptr;  \
+  }                                                                                                           \
+  int32_t qf_detail_get_option(uint32_t index, qf_option_desc* out, qf_error* err) {                         \
+    return qf::sdk::option_from_array(OPTIONS, index, out, err);                                              \
   }                                                                                                           \
   }                                                                                                           \
   extern "C" QF_PLUGIN_EXPORT const qf_plugin_descriptor* quantforge_plugin_entry(void) {                    \
     static const qf_plugin_descriptor descriptor = {                                                         \
         sizeof(qf_plugin_descriptor), QF_ABI_VERSION_MAJOR, QF_ABI_VERSION_MINOR, KIND, NAME, VERSION,         \
         DESCRIPTION, OPTIONS, static_cast<uint32_t>(sizeof(OPTIONS) / sizeof(OPTIONS[0])),                   \
-        &qf::sdk::default_init, &qf::sdk::default_deinit, &qf_detail_get_interface};                           \
+        &qf::sdk::default_init, &qf::sdk::default_deinit, &qf_detail_get_interface, &qf_detail_get_option};    \
     return &descriptor;                                                                                        \
   }
 
