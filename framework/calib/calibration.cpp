@@ -5,8 +5,8 @@
 //   .jsonl & co.         gptq ("\n\n".join of the field, as wikitext2) | awq | c4
 //   pileval              awq (AutoAWQ get_calib_dataset) | c4
 //   c4                   c4 (IST/optimum get_c4; "gptq"/"optimum" name the same code) | awq
-// awq shuffles records like HF datasets' Dataset.shuffle(seed=42): numpy default_rng(42 + seed)
-// permutation, so --seed 0 gives AutoAWQ's order (AutoAWQ hard-codes 42).
+// awq shuffles records like HF datasets' Dataset.shuffle(seed): the numpy default_rng(seed)
+// permutation. AutoAWQ hard-codes seed 42, and so does the awq recipe.
 #include "calib/calibration.hpp"
 
 #include <algorithm>
@@ -26,7 +26,7 @@ namespace {
 
 enum class Kind { Wikitext2, Pileval, C4, Bundled, TextFile, JsonFile };
 
-constexpr int64_t kAwqShuffleSeed = 42;
+constexpr int64_t kAutoAwqShuffleSeed = 42;  // what AutoAWQ's get_calib_dataset passes to shuffle()
 constexpr int64_t kC4MaxRejectedDraws = 100000;
 
 std::string lower(std::string s) {
@@ -106,7 +106,7 @@ CalibrationSet run_awq(const fs::path& file, const std::string& name, const Cali
                        const qf::tok::Tokenizer& tok) {
   const int64_t n = count_records(file);
   if (n == 0) throw Error(file.string() + " has no records");
-  const int64_t shuffle_seed = kAwqShuffleSeed + spec.seed;
+  const int64_t shuffle_seed = spec.seed;
   PermutedRecords records(file, spec.text_field,
                           numpy_permutation(static_cast<uint64_t>(shuffle_seed), n),
                           std::max<int64_t>(1024, 8 * spec.num_samples));
@@ -125,7 +125,7 @@ CalibrationSet run_awq(const fs::path& file, const std::string& name, const Cali
   set.description =
       name + " (AutoAWQ protocol) from " + file.string() + ": " + str(n) +
       " records shuffled with numpy default_rng(" + str(shuffle_seed) + ").permutation (HF datasets shuffle order" +
-      (spec.seed == 0 ? ", as AutoAWQ's shuffle(seed=42)" : "; --seed " + str(spec.seed) + " adds to AutoAWQ's 42") +
+      (spec.seed == kAutoAwqShuffleSeed ? ", as AutoAWQ's shuffle(seed=42)" : "; AutoAWQ uses seed 42") +
       "); field \"" + spec.text_field + "\" stripped, tokenized with special tokens; " + str(stats.docs_used) +
       " documents of at most " + str(spec.seqlen) + " tokens taken (" + str(stats.docs_too_long) +
       " longer skipped" +

@@ -61,7 +61,8 @@ at::Tensor current_value(const model::DecoderLayer& layer, const std::string& mo
 }
 
 // Makes layer i durable for a resume, then (tests only) dies the hardest way if asked to, so the
-// resume tests exercise a real SIGKILL at a known layer.
+// resume tests exercise a real SIGKILL at a known layer, or stops itself (SIGSTOP), so a test can
+// hold a run at a known point without racing it.
 void finish_layer(const LayerLoop& loop, int64_t i, const at::Tensor& next_hidden) {
   loop.run.recorder = nullptr;
   if (!loop.resume) return;
@@ -71,6 +72,8 @@ void finish_layer(const LayerLoop& loop, int64_t i, const at::Tensor& next_hidde
   }
   if (const char* kill_at = std::getenv("QUANTFORGE_TEST_KILL_AFTER_LAYER"))
     if (std::to_string(i) == kill_at) ::kill(::getpid(), SIGKILL);
+  if (const char* stop_at = std::getenv("QUANTFORGE_TEST_STOP_AFTER_LAYER"))
+    if (std::to_string(i) == stop_at) ::kill(::getpid(), SIGSTOP);
 }
 
 // Drops the mapped checkpoint pages of layer i from our RSS once they have been copied.

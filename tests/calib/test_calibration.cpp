@@ -293,12 +293,13 @@ TEST_CASE("pileval (AutoAWQ protocol): shuffle, strip, BOS counted, skip > seqle
   qf_calib_test::write_file(t.path / "other" / "val.jsonl", "{\"text\": \"not me\"}\n");
 
   CalibrationSpec spec = spec_for("pileval", 20, seqlen);
+  spec.seed = 42;  // AutoAWQ's shuffle seed, as the awq recipe sets it
   spec.extra_search_dirs = {t.path, t.path / "other"};  // folder order: t.path first (pile-val-backup/ subfolder)
   const auto set = load_calibration(spec, tok);
   CHECK(set.source == t.path / "pile-val-backup" / "val.jsonl.zst");
   CHECK(set.protocol == "awq");
 
-  // Expected, following awq.md §1 literally.
+  // Expected, following AutoAWQ's get_calib_dataset step by step (docs/awq.md#calibration).
   const auto perm = numpy_permutation(42, static_cast<int64_t>(docs.size()));
   std::vector<int32_t> cat;
   int64_t used = 0, too_long = 0;
@@ -349,6 +350,7 @@ TEST_CASE("pileval (AutoAWQ protocol): shuffle, strip, BOS counted, skip > seqle
   CalibrationSpec plain = spec_for((t.path / "plain.jsonl").string(), 20, seqlen);
   qf_calib_test::write_file(plain.dataset, content);
   plain.protocol = "awq";
+  plain.seed = 42;
   CHECK(load_calibration(plain, tok).blocks == set.blocks);
   // --seed moves the shuffle.
   spec.seed = 1;

@@ -60,6 +60,15 @@ class ChildProcess {
     return true;
   }
   void signal(int sig) const { ::kill(pid_, sig); }
+  // Waits until the child stops itself (SIGSTOP); false when it exited instead. Its output so far
+  // must fit the pipe (64 KiB), which a few layers' log lines do.
+  bool wait_stopped() {
+    int status = 0;
+    if (::waitpid(pid_, &status, WUNTRACED) != pid_) return false;
+    if (WIFSTOPPED(status)) return true;
+    exited_ = true;
+    return false;
+  }
   // Waits for the exit; returns the exit status, or 128 + signal when a signal killed it.
   int wait() {
     while (read_some(-1)) {

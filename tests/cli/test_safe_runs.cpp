@@ -204,9 +204,10 @@ TEST_CASE("SIGTERM, SIGHUP and SIGINT stop a run cleanly, say so, exit 128+signa
   for (int sig : {SIGTERM, SIGHUP, SIGINT}) {
     INFO("signal " << sig);
     const fs::path m = copy_model(t, "m" + std::to_string(sig));
-    ChildProcess run(gptq_args(m));
-    REQUIRE(run.wait_for("layer 1/4 done"));
+    ChildProcess run(gptq_args(m), {"QUANTFORGE_TEST_STOP_AFTER_LAYER=0"});
+    REQUIRE(run.wait_stopped());  // held after layer 0: the signal cannot arrive after the run ended
     run.signal(sig);
+    run.signal(SIGCONT);
     const int code = run.wait();
     CHECK(code == 128 + sig);
     CHECK_THAT(run.output(), Catch::Contains("interrupt received") && Catch::Contains("stopped by") &&
@@ -227,12 +228,13 @@ TEST_CASE("SIGTERM, SIGHUP and SIGINT stop a run cleanly, say so, exit 128+signa
 TEST_CASE("a second interrupt aborts at once and still removes the staged output", "[cli][safe][signals]") {
   TempDir t("abort");
   const fs::path m = copy_model(t);
-  ChildProcess run(gptq_args(m));
-  REQUIRE(run.wait_for("layer 1/4 done"));
-  // Ctrl-C, then docker stop. (Two identical signals sent at the same instant merge into one in the
-  // kernel, so the test uses two different ones to be sure both arrive.)
+  ChildProcess run(gptq_args(m), {"QUANTFORGE_TEST_STOP_AFTER_LAYER=0"});
+  REQUIRE(run.wait_stopped());
+  // Ctrl-C, then docker stop, both pending when the run goes on. (Two identical signals would merge
+  // into one in the kernel, so the test uses two different ones to be sure both arrive.)
   run.signal(SIGINT);
   run.signal(SIGTERM);
+  run.signal(SIGCONT);
   const int code = run.wait();  // the kernel may deliver the two in either order
   CHECK((code == 128 + SIGINT || code == 128 + SIGTERM));
   CHECK_THAT(run.output(), Catch::Contains("aborting now"));
@@ -243,9 +245,13 @@ TEST_CASE("a second interrupt aborts at once and still removes the staged output
 TEST_CASE("one run per destination: a second run is refused with the first one's pid", "[cli][safe]") {
   TempDir t("concurrent");
   const fs::path m = copy_model(t);
-  ChildProcess first(gptq_args(m));
-  REQUIRE(first.wait_for("layer 1/4 done"));
+  // The first run stops itself after layer 0 and holds its claim on the destination until we let
+  // it go on (a tiny model finishes faster than a second process starts, so waiting for a log line
+  // would race it).
+  ChildProcess first(gptq_args(m), {"QUANTFORGE_TEST_STOP_AFTER_LAYER=0"});
+  REQUIRE(first.wait_stopped());
   auto [code, output] = run_quantforge(gptq_args(m));
+  first.signal(SIGCONT);
   CHECK(code == 1);
   CHECK_THAT(output, Catch::Contains("another quantforge run (pid " + std::to_string(first.pid()) + ")"));
   CHECK(first.wait() == 0);

@@ -149,19 +149,19 @@ int32_t input_gram(qf_layer*, const char* n, DLTensor* gram, int64_t* tokens, qf
   g_mock->events.push_back("gram " + l.short_name);
   return QF_OK;
 }
-const qf_calibration_api kCalib = {sizeof(qf_calibration_api), nullptr, &input_gram, nullptr, nullptr, nullptr, nullptr, nullptr};
+const qf_calibration_api kCalib = {sizeof(qf_calibration_api), nullptr, &input_gram, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
 const void* get_extension(qf_session*, const char* id) {
   return g_mock->calibration && std::strcmp(id, QF_CALIBRATION_EXTENSION_ID) == 0 ? &kCalib : nullptr;
 }
 const qf_session_api kApi = {sizeof(qf_session_api), &progress, &get_bool, &get_int, &get_float, &get_string,
                              &linear_count, &linear_info, &read_weight, &read_bias, &write_weight, &emit_tensor,
-                             &set_config, nullptr, nullptr, &get_extension};
+                             &set_config, nullptr, nullptr, &get_extension, nullptr};
 
 void host_log(int32_t, const char* msg) {
   if (g_mock) g_mock->logs.push_back(msg);
 }
 const qf_host_api kHost = {sizeof(qf_host_api), QF_ABI_VERSION_MAJOR, QF_ABI_VERSION_MINOR, &host_log, nullptr, nullptr,
-                           nullptr};
+                           nullptr, nullptr, nullptr};
 
 const qf_plugin_descriptor* load_plugin() {
   static void* handle = dlopen(QF_PLUGIN_BUILD_DIR "/libgptq_plugin.so", RTLD_NOW | RTLD_LOCAL);
@@ -220,6 +220,7 @@ TEST_CASE("gptq plugin quantizes a layer group by group against a mock host", "[
   qf_error err{};
   REQUIRE(vt->create(&kApi, session, &inst, &err) == QF_OK);
   qf_method_requirements req{};
+  req.struct_size = sizeof(req);  // the caller says how much it can take
   REQUIRE(vt->requirements(inst, &req, &err) == QF_OK);
   CHECK(req.needs_calibration);
   CHECK(req.propagate_quantized);
