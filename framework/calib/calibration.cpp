@@ -159,7 +159,7 @@ CalibrationSet run_c4(const fs::path& file, const std::string& name, const Calib
   try {
     blocks = c4_documents(n, doc, tok, spec.num_samples, spec.seqlen, spec.seed, kC4MaxRejectedDraws, stats);
   } catch (const Error& e) {
-    throw Error(name + " from " + file.string() + " (" + str(n) + " records): " + e.what());
+    rethrow_with_context(e, name + " from " + file.string() + " (" + str(n) + " records): ");
   }
   CalibrationSet set;
   set.protocol = "c4";

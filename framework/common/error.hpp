@@ -46,6 +46,10 @@ class InternalError : public Error {
 
 [[noreturn]] void fail_invariant(const char* expr, const char* file, int line, const std::string& what);
 
+// Throws an error of e's kind (and type) whose message is `context` followed by e's message: for
+// handlers that add where something failed without turning an I/O failure into a user error.
+[[noreturn]] void rethrow_with_context(const Error& e, const std::string& context);
+
 // What to show a user for any exception: the message without the C++ backtrace LibTorch appends
 // to its own errors.
 std::string user_message(const std::exception& e);

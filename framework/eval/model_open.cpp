@@ -187,6 +187,7 @@ EvalModel open_model_for_eval(const fs::path& given, const std::string& requeste
       try {
         ckpt = st::Checkpoint::open(m.dir);
       } catch (const Error& e) {
+        if (e.kind() != ErrorKind::user) throw;  // hints about folders only help a wrong MODEL
         std::string msg = e.what();
         const std::vector<std::string> subs = model_subfolders(m.dir), present = list_variants(m.dir);
         if (!subs.empty()) msg += "\nmodel subfolders here (pass one as MODEL): " + join(subs);

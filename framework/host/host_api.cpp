@@ -2,8 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 
 #include "host/plugin_log.hpp"
 
@@ -13,19 +16,32 @@ namespace {
 thread_local const std::string* t_current_plugin = nullptr;
 
 // ABI 1.0/1.1 logging: no context, so the plugin being called on this thread is named.
+// Both log entry points are C functions: a failed log line (out of memory while formatting) is
+// dropped rather than thrown across the boundary.
 void log_without_context(int32_t level, const char* msg) {
-  static const std::string unknown = "plugin";
-  const std::string* name = PluginCallScope::current();
-  log_for_plugin(name ? *name : unknown, level, msg);
+  try {
+    static const std::string unknown = "plugin";
+    const std::string* name = PluginCallScope::current();
+    log_for_plugin(name ? *name : unknown, level, msg);
+  } catch (...) {
+  }
 }
 
 void log_with_context(const qf_host_api* host, int32_t level, const char* msg) {
   if (host == nullptr || host->host_data == nullptr) return log_without_context(level, msg);
-  log_for_plugin(static_cast<const PluginHostApi*>(host->host_data)->plugin_name(), level, msg);
+  try {
+    log_for_plugin(static_cast<const PluginHostApi*>(host->host_data)->plugin_name(), level, msg);
+  } catch (...) {
+  }
 }
 
+// alignment: a power of two (0 means the default); smaller than a pointer is rounded up, since
+// aligned_alloc wants at least that. NULL for a bad alignment or a size that would overflow.
 void* alloc_for_plugin(size_t size, size_t alignment) {
-  if (alignment < sizeof(void*) || (alignment & (alignment - 1)) != 0) return nullptr;
+  if (alignment == 0) alignment = alignof(std::max_align_t);
+  if ((alignment & (alignment - 1)) != 0) return nullptr;
+  alignment = std::max(alignment, sizeof(void*));
+  if (size > std::numeric_limits<size_t>::max() - alignment) return nullptr;
   const size_t rounded = (size + alignment - 1) / alignment * alignment;
   return std::aligned_alloc(alignment, rounded == 0 ? alignment : rounded);
 }

@@ -8,7 +8,8 @@ namespace qf::host {
 
 class PluginCallScope {
  public:
-  explicit PluginCallScope(const std::string& plugin_name);
+  explicit PluginCallScope(const std::string& plugin_name);  // kept by reference: must outlive the scope
+  explicit PluginCallScope(std::string&&) = delete;
   ~PluginCallScope();
   PluginCallScope(const PluginCallScope&) = delete;
   PluginCallScope& operator=(const PluginCallScope&) = delete;

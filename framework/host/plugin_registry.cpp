@@ -63,6 +63,8 @@ qf_option_desc option_at(const qf_plugin_descriptor* d, uint32_t i, const fs::pa
     qf_error err{};
     int32_t status = QF_ERR_INTERNAL;
     try {
+      const std::string plugin_name = d->name;
+      const PluginCallScope scope(plugin_name);  // its old-style log lines name it
       status = d->get_option(i, &o, &err);
     } catch (...) {
       throw PluginLoadError(file, "plugin '" + std::string(d->name) + "' threw an exception out of get_option");
@@ -73,7 +75,12 @@ qf_option_desc option_at(const qf_plugin_descriptor* d, uint32_t i, const fs::pa
                                       std::to_string(i) + ": " + err.message);
     return o;
   }
-  qf::abi::copy_out(&o, d->options[i]);  // 1.0-layout elements: the fields every version has
+  if (d->options == nullptr) throw PluginLoadError(file, "plugin '" + std::string(d->name) + "' has options but no option array");
+  const qf_option_desc_1_0& legacy = d->options[i];  // frozen 1.0 layout: the array's stride never changes
+  o.name = legacy.name;
+  o.type = legacy.type;
+  o.default_value = legacy.default_value;
+  o.help = legacy.help;
   return o;
 }
 
@@ -141,19 +148,26 @@ Plugin::Plugin(std::shared_ptr<boost::dll::shared_library> library, const qf_plu
   }
   err.message[QF_ERROR_MESSAGE_CAPACITY - 1] = '\0';
   if (status != QF_OK) throw PluginLoadError(path_, "plugin '" + name_ + "' failed to initialise: " + err.message);
-  interface_ = descriptor_->get_interface(id);
+  const PluginCallScope scope(name_);  // the plugin's old-style log lines name it
+  try {
+    interface_ = descriptor_->get_interface(id);
+  } catch (...) {
+    interface_ = nullptr;  // reported below as a missing interface, after deinit
+  }
   if (interface_ == nullptr) {
-    descriptor_->deinit();
+    deinit_quietly();
     throw PluginLoadError(path_, std::string(kind_name(kind())) + " plugin '" + name_ + "' does not provide " + id);
   }
   if (!complete_1_0(interface_, kind())) {
-    descriptor_->deinit();
+    deinit_quietly();
     throw PluginLoadError(path_, std::string(kind_name(kind())) + " plugin '" + name_ + "': its " + id +
                                      " table is smaller than ABI 1.0's or leaves a function empty");
   }
 }
 
-Plugin::~Plugin() {
+Plugin::~Plugin() { deinit_quietly(); }
+
+void Plugin::deinit_quietly() noexcept {
   try {
     const PluginCallScope scope(name_);
     descriptor_->deinit();

@@ -68,6 +68,8 @@ class Plugin {
   const qf_format_vtable* format() const;  // nullptr unless kind == format
 
  private:
+  void deinit_quietly() noexcept;
+
   std::shared_ptr<boost::dll::shared_library> library_;
   const qf_plugin_descriptor* descriptor_;
   std::filesystem::path path_;

@@ -2,6 +2,8 @@
 // The host side of the boundary: status codes for exceptions and exceptions for status codes, one
 // mapping for every direction, so a user error, a bug, out of memory, an I/O failure or a
 // cancellation keeps its kind from where it happened to the message the user reads.
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <new>
 #include <stdexcept>
@@ -10,6 +12,7 @@
 #include "common/error.hpp"
 #include "quantforge/errors.hpp"
 #include "quantforge/plugin.h"
+#include "quantforge/struct_copy.hpp"
 
 namespace qf::host {
 
@@ -22,6 +25,18 @@ class ServiceError : public std::runtime_error {
  private:
   int32_t code_;
 };
+
+// Checks an out-struct a plugin passed: present, and at least as large as the struct's first
+// shipped version (anything smaller is a plugin bug that copying could not repair).
+inline void require_out_struct(const void* out, std::size_t first_version_size, const char* type) {
+  if (out == nullptr) throw ServiceError(QF_ERR_INVALID_ARGUMENT, std::string(type) + " output pointer is NULL");
+  const uint32_t size = qf::abi::caller_struct_size(out);
+  if (size < first_version_size)
+    throw ServiceError(QF_ERR_INVALID_ARGUMENT, std::string(type) + ".struct_size is " + std::to_string(size) +
+                                                    ", smaller than its first version's " +
+                                                    std::to_string(first_version_size) + " bytes: set it to sizeof(" +
+                                                    type + ")");
+}
 
 inline void fill_error(qf_error* err, int32_t code, const std::string& message) {
   if (!err) return;
@@ -48,7 +63,7 @@ inline int32_t status_of(const std::exception& e) {
   if (const auto* p = dynamic_cast<const sdk::PluginError*>(&e)) return p->code();
   if (const auto* q = dynamic_cast<const Error*>(&e)) return status_of(q->kind());
   if (dynamic_cast<const std::bad_alloc*>(&e)) return QF_ERR_OUT_OF_MEMORY;
-  if (std::strstr(e.what(), "not enough memory")) return QF_ERR_OUT_OF_MEMORY;
+  if (sdk::is_allocation_failure_message(e.what())) return QF_ERR_OUT_OF_MEMORY;
   return QF_ERR_INTERNAL;
 }
 
@@ -72,14 +87,14 @@ int32_t serve(qf_error* err, Body&& body) noexcept {
     body();
     return QF_OK;
   } catch (const std::bad_alloc&) {
-    fill_error(err, QF_ERR_OUT_OF_MEMORY, "out of memory");
+    sdk::set_error_text(err, QF_ERR_OUT_OF_MEMORY, "out of memory");
     return QF_ERR_OUT_OF_MEMORY;
   } catch (const std::exception& e) {
     const int32_t code = status_of(e);
-    fill_error(err, code, user_message(e));
+    sdk::set_error_text(err, code, e.what());  // without allocating: this may be an out-of-memory path
     return code;
   } catch (...) {
-    fill_error(err, QF_ERR_INTERNAL, "unknown error in the host");
+    sdk::set_error_text(err, QF_ERR_INTERNAL, "unknown error in the host");
     return QF_ERR_INTERNAL;
   }
 }

@@ -1,5 +1,7 @@
 #include "host/session.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <cstring>
 
 #include "quantforge/struct_copy.hpp"
@@ -21,8 +23,15 @@ const T& typed_option(qf_session* s, const char* name, const char* type) {
 bool progress(qf_session* s, const char* stage, uint64_t done, uint64_t total) {
   try {
     return s->run->progress(stage ? stage : "", done, total);
+  } catch (const std::exception& e) {
+    // A report that could not be shown must not read as "the user cancelled": go on.
+    try {
+      spdlog::warn("progress report failed: {}", user_message(e));
+    } catch (...) {
+    }
+    return true;
   } catch (...) {
-    return false;
+    return true;
   }
 }
 
@@ -48,7 +57,7 @@ int32_t linear_info(qf_layer* layer, uint32_t index, qf_linear_info* out, qf_err
   return serve(err, [&] {
     const auto& all = layer->linears();
     if (index >= all.size()) throw ServiceError(QF_ERR_NOT_FOUND, "linear index out of range");
-    if (out == nullptr) throw ServiceError(QF_ERR_INVALID_ARGUMENT, "linear_info needs an output struct");
+    require_out_struct(out, QF_SIZE_LINEAR_INFO_1_0, "qf_linear_info");
     const LinearDesc& d = all[index];
     qf_linear_info info{};
     info.struct_size = sizeof(info);

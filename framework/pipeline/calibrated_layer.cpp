@@ -263,7 +263,10 @@ int32_t scale_previous_op(qf_layer* layer, const char* prev_op, const char* cons
 }
 
 void release_captured(qf_layer* layer, const char* name) {
-  if (auto* c = dynamic_cast<CalibratedLayer*>(layer); c && name) c->release_captured(name);
+  try {  // a C function without an error slot: nothing may escape, and a failed release only costs memory
+    if (auto* c = dynamic_cast<CalibratedLayer*>(layer); c && name) c->release_captured(name);
+  } catch (...) {
+  }
 }
 
 uint32_t scaling_group_count(qf_layer* layer) {
@@ -276,7 +279,7 @@ int32_t scaling_group(qf_layer* layer, uint32_t index, qf_scaling_group* out, qf
     CalibratedLayer& c = as_calibrated(layer);
     if (index >= c.scaling_groups().size()) throw host::ServiceError(QF_ERR_NOT_FOUND, "scaling group out of range");
     // Pointers into the layer's own group table: valid while the layer lives.
-    if (out == nullptr) throw host::ServiceError(QF_ERR_INVALID_ARGUMENT, "scaling_group needs an output struct");
+    host::require_out_struct(out, QF_SIZE_SCALING_GROUP_1_0, "qf_scaling_group");
     const model::ScalingGroup& g = c.scaling_groups()[index];
     const std::vector<const char*>& names = c.scaling_group_names(index);
     qf_scaling_group filled{};
@@ -292,7 +295,7 @@ int32_t scaling_group(qf_layer* layer, uint32_t index, qf_scaling_group* out, qf
 int32_t calibration_shape(qf_layer* layer, qf_calibration_shape* out, qf_error* err) {
   return serve(err, [&] {
     const CalibratedLayer& c = as_calibrated(layer);
-    if (out == nullptr) throw host::ServiceError(QF_ERR_INVALID_ARGUMENT, "calibration_shape needs an output struct");
+    host::require_out_struct(out, QF_SIZE_CALIBRATION_SHAPE_1_2, "qf_calibration_shape");
     qf_calibration_shape filled{};
     filled.struct_size = sizeof(filled);
     filled.blocks = c.blocks();

@@ -1,5 +1,7 @@
 #include "pipeline/memory_plan.hpp"
 
+#include "quantforge/errors.hpp"
+
 #include <c10/util/Exception.h>
 #include <spdlog/spdlog.h>
 
@@ -329,34 +331,30 @@ CalibrationMemoryPlan check_calibration_memory(const model::ModelConfig& config,
   return plan;
 }
 
-bool is_allocation_failure(const std::string& message, std::optional<double>* requested) {
-  static const char* const kMarkers[] = {"can't allocate memory", "DefaultCPUAllocator", "std::bad_alloc",
-                                         ": out of memory", "Cannot allocate memory"};
-  bool found = false;
-  for (const char* m : kMarkers) found = found || message.find(m) != std::string::npos;
-  if (found && requested) {
-    const auto at = message.find("you tried to allocate ");
-    if (at != std::string::npos) *requested = std::strtod(message.c_str() + at + 22, nullptr);
-  }
-  return found;
+namespace {
+// LibTorch's allocator says how much it wanted: "you tried to allocate N bytes".
+std::optional<double> requested_allocation(const std::string& message) {
+  const auto at = message.find("you tried to allocate ");
+  if (at == std::string::npos) return std::nullopt;
+  return std::strtod(message.c_str() + at + 22, nullptr);
 }
+}  // namespace
 
 void explain_allocation_failures(const CalibrationMemoryPlan& plan, const std::function<void()>& body) {
-  const auto detail = [](const std::optional<double>& requested) {
+  const auto detail = [](const std::string& message) {
+    const std::optional<double> requested = requested_allocation(message);
     return requested ? " (an allocation of " + gib(*requested) + " failed)" : std::string();
   };
-  std::optional<double> requested;
   try {
     body();
   } catch (const std::bad_alloc&) {
-    throw Error(plan.out_of_memory(""));
+    throw OutOfMemoryError(plan.out_of_memory(""));
   } catch (const c10::Error& e) {
-    if (!is_allocation_failure(e.what_without_backtrace(), &requested)) throw;
-    throw Error(plan.out_of_memory(detail(requested)));
-  } catch (const Error& e) {
+    if (!sdk::is_allocation_failure_message(e.what_without_backtrace())) throw;
+    throw OutOfMemoryError(plan.out_of_memory(detail(e.what_without_backtrace())));
+  } catch (const OutOfMemoryError& e) {
     // A plugin reports an allocation failure (its own or a host service's) through the C ABI.
-    if (!is_allocation_failure(e.what(), &requested)) throw;
-    throw Error(plan.out_of_memory(detail(requested)));
+    throw OutOfMemoryError(plan.out_of_memory(detail(e.what())));
   }
 }
 

@@ -92,10 +92,6 @@ CalibrationMemoryPlan check_calibration_memory(const model::ModelConfig& config,
                                                int64_t compute_bytes, int64_t chunk, const std::string& method_plugin,
                                                bool propagate_quantized);
 
-// Whether an exception message is an allocation failure: LibTorch's allocator, std::bad_alloc, or a
-// plugin call that reported QF_ERR_OUT_OF_MEMORY. `requested` receives "you tried to allocate N bytes".
-bool is_allocation_failure(const std::string& message, std::optional<double>* requested = nullptr);
-
 // Runs `body`; an allocation failure inside it becomes qf::Error(plan.out_of_memory(...)) with no
 // backtrace. Any other exception passes through unchanged.
 void explain_allocation_failures(const CalibrationMemoryPlan& plan, const std::function<void()>& body);

@@ -1,6 +1,7 @@
 #include "pipeline/plugin_instance.hpp"
 
 #include "common/error.hpp"
+#include "host/plugin_log.hpp"
 
 namespace qf::pipeline {
 
@@ -15,6 +16,7 @@ PluginInstance::PluginInstance(std::shared_ptr<const host::Plugin> plugin, std::
 PluginInstance::~PluginInstance() {
   if (object_ == nullptr) return;
   try {
+    const host::PluginCallScope scope(plugin_->name());  // its old-style log lines name it
     if (const auto* m = plugin_->method()) m->destroy(object_);
     else plugin_->format()->destroy(object_);
   } catch (...) {

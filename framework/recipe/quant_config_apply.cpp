@@ -99,7 +99,7 @@ QuantConfigUse apply_quant_config(Recipe& recipe, const QuantConfigFile& qc, con
     try {
       mapped = translate_option(key, v.value, declared);
     } catch (const Error& e) {
-      throw Error(v.origin + ": " + e.what());
+      rethrow_with_context(e, v.origin + ": ");
     }
     if (mapped) {
       (mapped->first == key ? direct : translated).push_back(Setting{key, mapped->first, mapped->second, v.origin});

@@ -143,7 +143,8 @@ class AwqMethod {
     return at::from_blob(const_cast<float*>(v.data), {v.rows, v.cols}, at::kFloat).clone();
   }
   void write_weight(qf::sdk::Layer& layer, const std::string& name, const at::Tensor& w) const {
-    layer.write_weight(name, aten::view(w.to(at::kFloat).contiguous()));
+    const at::Tensor values = w.to(at::kFloat).contiguous();
+    layer.write_weight(name, aten::view(values));
   }
   // The host's copy: invalid once weights change.
   at::Tensor captured_input(const qf::sdk::Calibration& cal, const std::string& name) const {
@@ -168,7 +169,8 @@ class AwqMethod {
     return y.clamp_(-std::numeric_limits<float>::max(), std::numeric_limits<float>::max());
   }
   void scale_previous_op(const qf::sdk::Calibration& cal, const Group& g, const at::Tensor& s) const {
-    cal.scale_previous_op(g.prev_op, g.linears, aten::view(s.to(at::kFloat).contiguous()));
+    const at::Tensor scales = s.to(at::kFloat).contiguous();
+    cal.scale_previous_op(g.prev_op, g.linears, aten::view(scales));
   }
 
   void emit(const std::string& prefix, const qf::awq::QuantizedWeight& q) const {

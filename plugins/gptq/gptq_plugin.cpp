@@ -142,7 +142,8 @@ class GptqMethod {
     const double solve_seconds = seconds_since(t0);
 
     const auto t1 = std::chrono::steady_clock::now();
-    layer.write_weight(l.short_name, aten::view(r.dequantized.contiguous()));
+    const at::Tensor dequantized = r.dequantized.contiguous();
+    layer.write_weight(l.short_name, aten::view(dequantized));
     const int64_t out = l.out_features, in = l.in_features, ngroups = r.scales.size(1), pf = 32 / o_.bits;
     const std::vector<int32_t> qweight = qf::pack::gptq_pack_qweight(to_vector(r.codes), out, in, o_.bits);
     const std::vector<int32_t> qzeros = qf::pack::gptq_pack_qzeros(to_vector(r.zeros), out, ngroups, o_.bits, o_.sym);
@@ -165,7 +166,10 @@ class GptqMethod {
                                   num(pack_seconds, "%.3f") + "s)" + extra);
   }
 
-  void emit(const std::string& name, const at::Tensor& t) const { session_.emit(name, aten::view(t.contiguous())); }
+  void emit(const std::string& name, const at::Tensor& t) const {
+    const at::Tensor values = t.contiguous();
+    session_.emit(name, aten::view(values));
+  }
 
   qf::sdk::Session& session_;
   qf::gptq::SolverOptions o_;

@@ -24,6 +24,12 @@ QF_PIN(qf_option_desc, type, 16);
 QF_PIN(qf_option_desc, default_value, 24);
 QF_PIN(qf_option_desc, help, 32);
 QF_PIN_SIZE(QF_SIZE_OPTION_DESC_1_0, 40);
+// The legacy option array's element: hosts step through it with this size, so it never grows.
+QF_PIN(qf_option_desc_1_0, name, 8);
+QF_PIN(qf_option_desc_1_0, type, 16);
+QF_PIN(qf_option_desc_1_0, default_value, 24);
+QF_PIN(qf_option_desc_1_0, help, 32);
+static_assert(sizeof(qf_option_desc_1_0) == 40, "qf_option_desc_1_0 is frozen: it never grows");
 
 QF_PIN(qf_plugin_descriptor, struct_size, 0);
 QF_PIN(qf_plugin_descriptor, abi_major, 4);
@@ -129,3 +135,22 @@ QF_PIN(qf_calibration_shape, struct_size, 0);
 QF_PIN(qf_calibration_shape, blocks, 8);
 QF_PIN(qf_calibration_shape, block_length, 16);
 QF_PIN(qf_calibration_shape, tokens, 24);
+QF_PIN_SIZE(QF_SIZE_PLUGIN_DESCRIPTOR_1_2, 88);
+QF_PIN_SIZE(QF_SIZE_HOST_API_1_2, 64);
+QF_PIN_SIZE(QF_SIZE_SESSION_API_1_2, 136);
+QF_PIN_SIZE(QF_SIZE_CALIBRATION_API_1_2, 72);
+QF_PIN_SIZE(QF_SIZE_CALIBRATION_SHAPE_1_2, 32);
+
+// Fields added after a version start at or after that version's sizeof (tail padding included),
+// so an older party's unset padding is never read as a newer field. The sizeof each struct had
+// when it shipped; a struct's first appended field must start at or after it.
+#define QF_PIN_APPENDED_AFTER(TYPE, FIELD, OLD_SIZEOF) \
+  static_assert(offsetof(TYPE, FIELD) >= (OLD_SIZEOF), #TYPE "." #FIELD " reuses the tail padding of an older version")
+QF_PIN_APPENDED_AFTER(qf_plugin_descriptor, get_option, 80);
+QF_PIN_APPENDED_AFTER(qf_host_api, host_data, 48);
+QF_PIN_APPENDED_AFTER(qf_session_api, create_scratch, 128);
+QF_PIN_APPENDED_AFTER(qf_calibration_api, release_captured, 56);
+QF_PIN_APPENDED_AFTER(qf_calibration_api, calibration_shape, 64);
+// Not grown yet; their shipped sizeof (a field appended later starts at or after it):
+// qf_linear_info 48, qf_method_requirements 32 (its last field ends at 25), qf_scaling_group 40,
+// qf_method_vtable 48, qf_format_vtable 48, qf_calibration_shape 32.

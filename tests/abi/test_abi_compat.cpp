@@ -132,4 +132,5 @@ TEST_CASE("an ABI 1.0 plugin runs end to end: smaller out-structs, context-free 
 TEST_CASE("a newer-minor plugin runs end to end: larger structs, context log, scratch, calibration shape", "[abi]") {
   const std::string log = run_and_check("new_abi");
   CHECK_THAT(log, Catch::Contains("new_abi: context log line from layer 3 of 4"));
+  CHECK_THAT(log, Catch::Contains("new_abi: log line from a plugin thread, layer 3"));
 }

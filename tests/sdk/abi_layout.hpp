@@ -17,6 +17,12 @@ inline std::string abi_layout() {
   QF_STRUCT(qf_error);
   QF_FIELD(qf_error, code);
   QF_FIELD(qf_error, message);
+  QF_STRUCT(qf_option_desc_1_0);
+  QF_FIELD(qf_option_desc_1_0, struct_size);
+  QF_FIELD(qf_option_desc_1_0, name);
+  QF_FIELD(qf_option_desc_1_0, type);
+  QF_FIELD(qf_option_desc_1_0, default_value);
+  QF_FIELD(qf_option_desc_1_0, help);
   QF_STRUCT(qf_option_desc);
   QF_FIELD(qf_option_desc, struct_size);
   QF_FIELD(qf_option_desc, name);

@@ -66,6 +66,7 @@ inline DLTensor view(const at::Tensor& t) {
   d.byte_offset = 0;
   return d;
 }
+inline DLTensor view(at::Tensor&& t) = delete;  // a view of a temporary tensor would dangle
 
 // A non-owning tensor over a compact row-major CPU DLTensor (strides, if given, must describe
 // that layout); PluginError(QF_ERR_INVALID_ARGUMENT) naming `what` otherwise.

@@ -6,6 +6,8 @@
 //   QF_SDK_ASSERT(rows == expected);                                                  // a bug here
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <new>
@@ -36,6 +38,17 @@ inline std::string message_without_backtrace(const char* what) {
   return text;
 }
 
+// True when an exception's text reports a failed allocation. LibTorch's CPU allocator throws its
+// own error type ("DefaultCPUAllocator: not enough memory"), not std::bad_alloc, so the type alone
+// does not tell; these are the wordings of LibTorch, libstdc++ and the C library.
+inline bool is_allocation_failure_message(const char* what) {
+  if (!what) return false;
+  for (const char* marker : {"not enough memory", "can't allocate memory", "DefaultCPUAllocator", "std::bad_alloc",
+                             ": out of memory", "Cannot allocate memory"})
+    if (std::strstr(what, marker)) return true;
+  return false;
+}
+
 inline void set_error(qf_error* err, int32_t code, const std::string& message) {
   if (!err) return;
   err->code = code;
@@ -43,28 +56,45 @@ inline void set_error(qf_error* err, int32_t code, const std::string& message) {
   err->message[QF_ERROR_MESSAGE_CAPACITY - 1] = '\0';
 }
 
+// set_error for the catch blocks of noexcept boundaries: copies `what` up to LibTorch's backtrace
+// (if any) into the caller's buffer without allocating, so reporting an out-of-memory error cannot
+// itself fail.
+inline void set_error_text(qf_error* err, int32_t code, const char* what) noexcept {
+  if (!err) return;
+  err->code = code;
+  const char* text = what ? what : "";
+  std::size_t n = std::strlen(text);
+  for (const char* marker : {"\nException raised from ", "\nFrame #0", "\nframe #0"})
+    if (const char* at = std::strstr(text, marker)) n = std::min<std::size_t>(n, static_cast<std::size_t>(at - text));
+  n = std::min<std::size_t>(n, QF_ERROR_MESSAGE_CAPACITY - 1);
+  std::memcpy(err->message, text, n);
+  err->message[n] = '\0';
+}
+
 // Runs `body`, turning any exception into a status code and message. Never throws.
-// PluginError keeps its code; std::bad_alloc is out of memory; std::invalid_argument is a user
-// error (bad option value or input); anything else is a bug in the plugin.
+// PluginError keeps its code; std::bad_alloc and LibTorch's allocation failures are out of memory;
+// std::invalid_argument is a user error (bad option value or input); anything else is a bug in the
+// plugin.
 template <class Body>
 int32_t guard(qf_error* err, Body&& body) noexcept {
   try {
     body();
     return QF_OK;
   } catch (const PluginError& e) {
-    set_error(err, e.code(), message_without_backtrace(e.what()));
+    set_error_text(err, e.code(), e.what());
     return e.code();
   } catch (const std::bad_alloc&) {
-    set_error(err, QF_ERR_OUT_OF_MEMORY, "out of memory");
+    set_error_text(err, QF_ERR_OUT_OF_MEMORY, "out of memory");
     return QF_ERR_OUT_OF_MEMORY;
   } catch (const std::invalid_argument& e) {
-    set_error(err, QF_ERR_INVALID_ARGUMENT, message_without_backtrace(e.what()));
+    set_error_text(err, QF_ERR_INVALID_ARGUMENT, e.what());
     return QF_ERR_INVALID_ARGUMENT;
   } catch (const std::exception& e) {
-    set_error(err, QF_ERR_INTERNAL, message_without_backtrace(e.what()));
-    return QF_ERR_INTERNAL;
+    const int32_t code = is_allocation_failure_message(e.what()) ? QF_ERR_OUT_OF_MEMORY : QF_ERR_INTERNAL;
+    set_error_text(err, code, e.what());
+    return code;
   } catch (...) {
-    set_error(err, QF_ERR_INTERNAL, "unknown exception");
+    set_error_text(err, QF_ERR_INTERNAL, "unknown exception");
     return QF_ERR_INTERNAL;
   }
 }

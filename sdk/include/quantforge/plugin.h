@@ -16,7 +16,10 @@
  *  - Out-structs (the caller allocates, the callee fills, e.g. qf_linear_info): the caller sets
  *    struct_size to its own sizeof and fills defaults; the callee writes only the first
  *    min(caller's struct_size, callee's sizeof) bytes and leaves struct_size as the caller set it.
- *    Older and newer structs so interoperate both ways.
+ *    Older and newer structs so interoperate both ways. A callee refuses (QF_ERR_INVALID_ARGUMENT)
+ *    a struct_size smaller than the struct's first shipped version.
+ *  - A field added in a later version starts at or after the previous version's sizeof (its tail
+ *    padding included), so padding an older party left unset is never read as a new field.
  *  - Optional, later services are looked up by string id ("qf.calibration/1"), never by
  *    inserting fields.
  *  - No C++ exception may cross the boundary: every function catches everything and returns a
@@ -97,8 +100,20 @@ typedef enum qf_option_type {
   QF_OPTION_STRING = 4
 } qf_option_type;
 
-/* One option a plugin accepts: an out-struct of qf_plugin_descriptor.get_option (since 1.2; older
- * plugins expose a bare array, see `options`). Strings are owned by the plugin, valid until deinit. */
+/* One element of the descriptor's `options` array, in the 1.0 layout. Frozen: hosts before 1.2
+ * step through that array with this size, so it can never grow. Strings are owned by the plugin,
+ * valid until deinit. */
+typedef struct qf_option_desc_1_0 {
+  uint32_t struct_size; /* QF_SIZE_OPTION_DESC_1_0 */
+  const char* name;
+  int32_t type;
+  const char* default_value;
+  const char* help;
+} qf_option_desc_1_0;
+
+/* One option a plugin accepts: the out-struct of qf_plugin_descriptor.get_option (since 1.2). It
+ * grows at the end like every out-struct; its first fields are those of qf_option_desc_1_0.
+ * Strings are owned by the plugin, valid until deinit. */
 typedef struct qf_option_desc {
   uint32_t struct_size;
   const char* name;          /* e.g. "bits" */
@@ -118,9 +133,10 @@ typedef struct qf_plugin_descriptor {
   const char* name;     /* unique, [a-z0-9_]+ */
   const char* version;  /* the plugin's own version, free-form */
   const char* description;
-  /* The options as an array of 1.0-layout elements: what hosts before 1.2 read. Hosts from 1.2 on
-   * use get_option when it is set, so qf_option_desc can grow; this array never does. */
-  const qf_option_desc* options;
+  /* The options as an array of frozen 1.0-layout elements: what hosts before 1.2 read, and what
+   * hosts from 1.2 on read from a plugin without get_option. Must not be NULL when option_count
+   * is not 0, even for a plugin that has get_option (older hosts need it). */
+  const qf_option_desc_1_0* options;
   uint32_t option_count; /* number of options, for both ways of reading them */
 
   /* Called once after load, before any other function except reading this descriptor.
@@ -150,7 +166,9 @@ typedef enum qf_log_level {
 } qf_log_level;
 
 /* Services passed to init. Each plugin receives its own table (so the host knows who is calling);
- * it stays valid until deinit returns. All functions are thread-safe. */
+ * it stays valid until deinit returns. Unlike the session and calibration services, every function
+ * here may be called from any thread, including threads the plugin started, at any time between
+ * init and the end of deinit. */
 typedef struct qf_host_api {
   uint32_t struct_size;
   uint32_t abi_major;
@@ -159,7 +177,8 @@ typedef struct qf_host_api {
    * the host names the plugin only while that plugin is inside a call from the host. */
   void (*log)(int32_t level, const char* msg);
   /* Aligned allocation from the host; release with `free` below (never the C library's). Returns
-   * NULL on failure. `alignment` must be a power of two. */
+   * NULL on failure or when the size overflows. `alignment` is a power of two (smaller than a
+   * pointer is rounded up; 0 means the platform's default). */
   void* (*alloc)(size_t size, size_t alignment);
   void (*free)(void* ptr);
   /* Optional process-wide services by id; NULL when the host has none by that id. */
@@ -367,26 +386,34 @@ typedef struct qf_calibration_api {
    * Linears are invalid afterwards. A later captured_input/input_gram recomputes it. Never fails;
    * unknown names are ignored. Same thread as quantize_layer. */
   void (*release_captured)(qf_layer* layer, const char* short_name);
-  /* Since 1.2. How many calibration blocks of how many tokens the host prepared for this run (the
-   * method's requirements ask; the user's --seqlen and the model's context length decide). */
+  /* Since 1.2 (check with QF_HAS_FIELD before calling; a 1.0/1.1 host does not offer it). How many
+   * calibration blocks of how many tokens the host prepared for this run (the method's
+   * requirements ask; the user's --seqlen and the model's context length decide). */
   int32_t (*calibration_shape)(qf_layer* layer, qf_calibration_shape* out, qf_error* err);
 } qf_calibration_api;
 
 /* ---------------------------------------------------------------- sizes of shipped versions */
 
-/* The struct_size each shipped version had: compare a table's struct_size against these, or use
- * QF_HAS_FIELD for one field. Structs not listed have not grown since 1.0. */
+/* The struct_size up to the last field of each shipped version (tail padding excluded, so a value
+ * is the smallest struct_size a party of that version can send): compare a table's struct_size
+ * against these, or use QF_HAS_FIELD for one field. A struct without a _1_2 entry has not grown
+ * since the version listed. */
 #define QF_SIZE_PLUGIN_DESCRIPTOR_1_0 QF_SIZE_THROUGH(qf_plugin_descriptor, get_interface)
 #define QF_SIZE_HOST_API_1_0 QF_SIZE_THROUGH(qf_host_api, get_service)
 #define QF_SIZE_SESSION_API_1_0 QF_SIZE_THROUGH(qf_session_api, get_extension)
 #define QF_SIZE_CALIBRATION_API_1_0 QF_SIZE_THROUGH(qf_calibration_api, scaling_group)
 #define QF_SIZE_CALIBRATION_API_1_1 QF_SIZE_THROUGH(qf_calibration_api, release_captured)
-#define QF_SIZE_OPTION_DESC_1_0 QF_SIZE_THROUGH(qf_option_desc, help)
+#define QF_SIZE_OPTION_DESC_1_0 sizeof(qf_option_desc_1_0)
 #define QF_SIZE_LINEAR_INFO_1_0 QF_SIZE_THROUGH(qf_linear_info, sequential_group)
 #define QF_SIZE_METHOD_REQUIREMENTS_1_0 QF_SIZE_THROUGH(qf_method_requirements, propagate_quantized)
 #define QF_SIZE_METHOD_VTABLE_1_0 QF_SIZE_THROUGH(qf_method_vtable, destroy)
 #define QF_SIZE_FORMAT_VTABLE_1_0 QF_SIZE_THROUGH(qf_format_vtable, destroy)
 #define QF_SIZE_SCALING_GROUP_1_0 QF_SIZE_THROUGH(qf_scaling_group, inspect)
+#define QF_SIZE_PLUGIN_DESCRIPTOR_1_2 QF_SIZE_THROUGH(qf_plugin_descriptor, get_option)
+#define QF_SIZE_HOST_API_1_2 QF_SIZE_THROUGH(qf_host_api, log_message)
+#define QF_SIZE_SESSION_API_1_2 QF_SIZE_THROUGH(qf_session_api, create_scratch)
+#define QF_SIZE_CALIBRATION_API_1_2 QF_SIZE_THROUGH(qf_calibration_api, calibration_shape)
+#define QF_SIZE_CALIBRATION_SHAPE_1_2 QF_SIZE_THROUGH(qf_calibration_shape, tokens)
 
 /* ---------------------------------------------------------------- entry symbol */
 

@@ -19,6 +19,7 @@
 // quantforge/aten_dlpack.hpp.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -72,6 +73,8 @@ inline DLTensor dl_view(void* data, const std::vector<int64_t>& shape, DLDataTyp
   t.byte_offset = 0;
   return t;
 }
+// A temporary shape would dangle as soon as the statement ends.
+DLTensor dl_view(void* data, std::vector<int64_t>&& shape, DLDataType dtype) = delete;
 
 // An owned, contiguous CPU tensor that can be lent to the host as a DLTensor view.
 class Tensor {
@@ -93,7 +96,8 @@ class Tensor {
   T* data() { return reinterpret_cast<T*>(bytes_.data()); }
   const std::vector<int64_t>& shape() const { return shape_; }
   // Borrowed view, valid while this Tensor lives and is not resized.
-  DLTensor view() const { return dl_view(const_cast<uint8_t*>(bytes_.data()), shape_, dtype_); }
+  DLTensor view() const& { return dl_view(const_cast<uint8_t*>(bytes_.data()), shape_, dtype_); }
+  DLTensor view() const&& = delete;  // a view of a temporary would dangle
 
  private:
   std::vector<int64_t> shape_;
@@ -475,6 +479,16 @@ int32_t option_from_array(const qf_option_desc (&options)[N], uint32_t index, qf
   return QF_OK;
 }
 
+// The descriptor's `options` array in the frozen 1.0 layout, made from the plugin's option table
+// (which may be a newer, larger qf_option_desc), for hosts that read the array.
+template <size_t N>
+std::array<qf_option_desc_1_0, N> legacy_options(const qf_option_desc (&options)[N]) {
+  std::array<qf_option_desc_1_0, N> out{};
+  for (size_t i = 0; i < N; ++i)
+    out[i] = {QF_SIZE_OPTION_DESC_1_0, options[i].name, options[i].type, options[i].default_value, options[i].help};
+  return out;
+}
+
 }  // namespace qf::sdk
 
 #define QF_DETAIL_DEFINE_PLUGIN(KIND, ADAPTER, INTERFACE_ID, NAME, VERSION, DESCRIPTION, OPTIONS)            \
@@ -487,9 +501,10 @@ int32_t option_from_array(const qf_option_desc (&options)[N], uint32_t index, qf
   }                                                                                                           \
   }                                                                                                           \
   extern "C" QF_PLUGIN_EXPORT const qf_plugin_descriptor* quantforge_plugin_entry(void) {                    \
+    static const auto legacy_options = qf::sdk::legacy_options(OPTIONS);                                     \
     static const qf_plugin_descriptor descriptor = {                                                         \
         sizeof(qf_plugin_descriptor), QF_ABI_VERSION_MAJOR, QF_ABI_VERSION_MINOR, KIND, NAME, VERSION,         \
-        DESCRIPTION, OPTIONS, static_cast<uint32_t>(sizeof(OPTIONS) / sizeof(OPTIONS[0])),                   \
+        DESCRIPTION, legacy_options.data(), static_cast<uint32_t>(sizeof(OPTIONS) / sizeof(OPTIONS[0])),     \
         &qf::sdk::default_init, &qf::sdk::default_deinit, &qf_detail_get_interface, &qf_detail_get_option};    \
     return &descriptor;                                                                                        \
   }

@@ -28,4 +28,11 @@ void copy_out(T* out, const T& filled) noexcept {
               reinterpret_cast<const unsigned char*>(&filled) + sizeof(uint32_t), n - sizeof(uint32_t));
 }
 
+// The struct_size the caller set in an out-struct (its first member).
+inline uint32_t caller_struct_size(const void* out) noexcept {
+  uint32_t size = 0;
+  std::memcpy(&size, out, sizeof size);
+  return size;
+}
+
 }  // namespace qf::abi

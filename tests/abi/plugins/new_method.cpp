@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "quantforge/plugin.h"
@@ -95,6 +96,9 @@ int32_t quantize_layer(void* p, qf_layer* layer, uint32_t index, uint32_t count,
   auto* inst = static_cast<Instance*>(p);
   const qf_session_api* api = inst->api;
   log("context log line from layer " + std::to_string(index) + " of " + std::to_string(count));
+  // From a thread of its own, where no host call is in progress: only the context names the plugin.
+  std::thread worker([index] { log("log line from a plugin thread, layer " + std::to_string(index)); });
+  worker.join();
   const auto* cal = static_cast<const qf_calibration_api*>(api->get_extension(inst->session, QF_CALIBRATION_EXTENSION_ID));
   if (!cal || !QF_HAS_FIELD(cal, qf_calibration_api, calibration_shape))
     return fail(err, QF_ERR_UNSUPPORTED, "this host has no calibration_shape");
@@ -165,9 +169,11 @@ int32_t get_option(uint32_t index, qf_option_desc* out, qf_error* err) {
   return QF_OK;
 }
 
-// Hosts before 1.2 read this array with the 1.0 element size; this host uses get_option.
-const qf_option_desc kLegacyOptions[] = {{QF_SIZE_OPTION_DESC_1_0, "step", QF_OPTION_INT, "16", "grid points per unit"},
-                                         {QF_SIZE_OPTION_DESC_1_0, "note", QF_OPTION_STRING, "\"none\"", "an unused string option"}};
+// Hosts before 1.2 read this array; a 1.2 host must use get_option, so the help texts differ and
+// the test can tell which one it read.
+const qf_option_desc_1_0 kLegacyOptions[] = {
+    {QF_SIZE_OPTION_DESC_1_0, "step", QF_OPTION_INT, "16", "legacy array text: a 1.2 host must not show this"},
+    {QF_SIZE_OPTION_DESC_1_0, "note", QF_OPTION_STRING, "\"none\"", "legacy array text: a 1.2 host must not show this"}};
 
 const FutureDescriptor kDescriptor = {{sizeof(FutureDescriptor), QF_ABI_VERSION_MAJOR, QF_ABI_VERSION_MINOR + 1,
                                        QF_KIND_METHOD, "new_abi", "9.9.9", "a method plugin from a newer minor ABI",

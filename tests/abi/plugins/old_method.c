@@ -2,8 +2,8 @@
  * (what an old binary carries). It rounds every weight to a grid of 1/step and emits it as fp32.
  * Along the way it exercises what must keep working for such a plugin on a newer host:
  *  - a 1.0-size descriptor (no get_option) with a bare option array;
- *  - out-structs smaller than the host's (a 40-byte qf_linear_info, a 28-byte qf_scaling_group)
- *    with canary bytes behind them that the host must not touch;
+ *  - out-structs of their 1.0 size (48-byte qf_linear_info, 40-byte qf_scaling_group) with canary
+ *    bytes behind them that the host must not touch, and a too-small one the host must refuse;
  *  - context-free logging, ".scratch/" files through create_output, a 1.0-size calibration table. */
 #include <math.h>
 #include <stdio.h>
@@ -16,10 +16,17 @@
 
 typedef struct {
   uint32_t struct_size;
+  const char* name;
+  int32_t type;
+  const char *default_value, *help;
+} option_1_0;
+
+typedef struct {
+  uint32_t struct_size;
   uint32_t abi_major, abi_minor;
   int32_t kind;
   const char *name, *version, *description;
-  const qf_option_desc* options;
+  const option_1_0* options;
   uint32_t option_count;
   int32_t (*init)(const qf_host_api*, qf_error*);
   void (*deinit)(void);
@@ -80,18 +87,34 @@ static int32_t requirements(void* p, qf_method_requirements* out, qf_error* err)
 static int32_t check_calibration(instance* inst, qf_layer* layer, qf_error* err) {
   const qf_calibration_api* cal = inst->api->get_extension(inst->session, QF_CALIBRATION_EXTENSION_ID);
   if (!cal || cal->struct_size < 56) return fail(err, QF_ERR_UNSUPPORTED, "no calibration service");
-  /* A scaling group struct as an older plugin might have had it: through linear_count (28 bytes). */
+  /* A scaling group struct of the 1.0 size (40 bytes), in a larger buffer. */
   _Alignas(8) unsigned char group[64];
   memset(group, CANARY, sizeof group);
-  uint32_t small = 28;
+  uint32_t small = 40;
   memcpy(group, &small, sizeof small);
   if (cal->scaling_group_count(layer) == 0) return fail(err, QF_ERR_INTERNAL, "no scaling groups");
   int32_t st = cal->scaling_group(layer, 0, (qf_scaling_group*)group, err);
   if (st != QF_OK) return st;
-  if (!canary_intact(group, 28, sizeof group))
-    return fail(err, QF_ERR_INTERNAL, "the host wrote past a 28-byte qf_scaling_group");
+  if (!canary_intact(group, 40, sizeof group))
+    return fail(err, QF_ERR_INTERNAL, "the host wrote past a 40-byte qf_scaling_group");
   const qf_scaling_group* g = (const qf_scaling_group*)group;
   if (g->prev_op == NULL || g->linear_count == 0) return fail(err, QF_ERR_INTERNAL, "scaling group not filled");
+  return QF_OK;
+}
+
+/* A struct_size below the first version's is a plugin bug: the host must refuse it, clearly, and
+ * write nothing into the struct. */
+static int32_t check_too_small_refused(const qf_session_api* api, qf_layer* layer, qf_error* err) {
+  _Alignas(8) unsigned char bytes[64];
+  memset(bytes, CANARY, sizeof bytes);
+  uint32_t tiny = 24;
+  memcpy(bytes, &tiny, sizeof tiny);
+  qf_error probe = {0, {0}};
+  const int32_t st = api->linear_info(layer, 0, (qf_linear_info*)bytes, &probe);
+  if (st != QF_ERR_INVALID_ARGUMENT || strstr(probe.message, "struct_size is 24") == NULL)
+    return fail(err, QF_ERR_INTERNAL, "the host accepted a 24-byte qf_linear_info");
+  if (!canary_intact(bytes, sizeof tiny, sizeof bytes))
+    return fail(err, QF_ERR_INTERNAL, "the host wrote into a refused qf_linear_info");
   return QF_OK;
 }
 
@@ -103,16 +126,18 @@ static int32_t quantize_layer(void* p, qf_layer* layer, uint32_t index, uint32_t
   g_host->log(QF_LOG_INFO, line);
   int32_t st = check_calibration(inst, layer, err);
   if (st != QF_OK) return st;
+  st = check_too_small_refused(api, layer, err);
+  if (st != QF_OK) return st;
   uint32_t n = api->linear_count(layer);
   for (uint32_t i = 0; i < n; ++i) {
     _Alignas(8) unsigned char info_bytes[96];
     memset(info_bytes, CANARY, sizeof info_bytes);
-    uint32_t small = 40; /* through out_features: an "older" qf_linear_info */
+    uint32_t small = 48; /* the 1.0 size */
     memcpy(info_bytes, &small, sizeof small);
     st = api->linear_info(layer, i, (qf_linear_info*)info_bytes, err);
     if (st != QF_OK) return st;
-    if (!canary_intact(info_bytes, 40, sizeof info_bytes))
-      return fail(err, QF_ERR_INTERNAL, "the host wrote past a 40-byte qf_linear_info");
+    if (!canary_intact(info_bytes, 48, sizeof info_bytes))
+      return fail(err, QF_ERR_INTERNAL, "the host wrote past a 48-byte qf_linear_info");
     const qf_linear_info* info = (const qf_linear_info*)info_bytes;
     DLTensor w;
     st = api->read_weight(layer, info->short_name, &w, err);
@@ -153,7 +178,7 @@ static const qf_method_vtable kTable = {sizeof(qf_method_vtable), &create, &requ
                                         &destroy};
 static const void* get_interface(const char* id) { return strcmp(id, QF_METHOD_INTERFACE_ID) == 0 ? &kTable : NULL; }
 
-static const qf_option_desc kOptions[] = {
+static const option_1_0 kOptions[] = {
     {40, "step", QF_OPTION_INT, "16", "grid points per unit"},
     {40, "note", QF_OPTION_STRING, "\"none\"", "an unused string option"},
 };
