@@ -105,9 +105,10 @@ DLTensor cpu_tensor(void* data, DLDataType t, std::vector<int64_t>& shape) {
   return x;
 }
 
-// numpy.save's header for a C-order array, built by hand from the .npy 1.0 spec.
-std::string npy_header(const std::string& dict_body) {
-  std::string dict = "{" + dict_body + "}";
+// numpy.save's header for a C-order array, built by hand from the .npy 1.0 spec; `growth` is the
+// spare room numpy leaves after the dict (21 minus the digits of the first dimension).
+std::string npy_header(const std::string& dict_body, std::size_t growth) {
+  std::string dict = "{" + dict_body + "}" + std::string(growth, ' ');
   const std::size_t pad = 64 - (10 + dict.size() + 1) % 64;
   dict += std::string(pad, ' ') + "\n";
   return std::string("\x93NUMPY\x01\x00", 8) + char(dict.size() & 0xff) + char(dict.size() >> 8) + dict;
@@ -138,11 +139,11 @@ TEST_CASE("npy_dir example: one .npy per tensor and a manifest, staged through c
   REQUIRE(plugin.vt->finish(inst, &err) == QF_OK);
   plugin.vt->destroy(inst);
 
-  const std::string w_header = npy_header("'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), ");
-  CHECK(w_header.size() == 64);
+  const std::string w_header = npy_header("'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), ", 20);
+  CHECK(w_header.size() == 128);  // 10 + 60 + 20 + 1 = 91 bytes, padded to the next multiple of 64
   CHECK(read_bytes(dir / "layers.0_w.npy") == w_header + std::string(reinterpret_cast<char*>(w), sizeof w));
   CHECK(read_bytes(dir / "q.npy") ==
-        npy_header("'descr': '<i4', 'fortran_order': False, 'shape': (3,), ") +
+        npy_header("'descr': '<i4', 'fortran_order': False, 'shape': (3,), ", 20) +
             std::string(reinterpret_cast<char*>(q), sizeof q));
   CHECK(read_bytes(dir / "npy_manifest.json") ==
         "{\n  \"format\": \"npy_dir\",\n  \"tensors\": [\n"

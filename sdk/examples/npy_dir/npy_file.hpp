@@ -1,7 +1,9 @@
 #pragma once
 // The NumPy .npy format, version 1.0, as numpy.save writes it: magic "\x93NUMPY", version 1 0, a
 // little-endian uint16 header length, a Python dict literal padded with spaces and ended by '\n' so
-// the data starts at a multiple of 64 bytes, then the data in C order.
+// the data starts at a multiple of 64 bytes (numpy's format.py, _write_array_header), then the
+// data in C order.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -36,6 +38,8 @@ inline std::string header(qf::sdk::st::DType t, const std::vector<int64_t>& shap
   if (shape.size() > 1) dims.erase(dims.size() - 2);  // "(2, 3)"; one dimension keeps its comma: "(5,)"
   else if (shape.size() == 1) dims.pop_back();
   std::string dict = std::string("{'descr': '") + descr(t) + "', 'fortran_order': False, 'shape': (" + dims + "), }";
+  // numpy leaves room to rewrite the first dimension in place (up to 21 digits) when it grows.
+  if (!shape.empty()) dict.append(21 - std::min<std::size_t>(21, std::to_string(shape[0]).size()), ' ');
   const std::size_t prefix = 10;  // magic 6 + version 2 + length 2
   const std::size_t pad = 64 - (prefix + dict.size() + 1) % 64;  // 1..64, as numpy pads
   dict.append(pad, ' ');

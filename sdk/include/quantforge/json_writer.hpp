@@ -120,19 +120,27 @@ inline std::string quote(std::string_view s, bool ensure_ascii = false) {
   return out;
 }
 
-// The shortest text that parses back to exactly `v`, always with a '.' or an exponent so readers
-// keep it a float ("1.0", "0.01", "1e+20"). NaN and infinity have no JSON form: ValueError.
+// The shortest text that parses back to exactly `v`, laid out as Python's repr(float): positional
+// for exponents -4..15, else scientific; always with a '.' or an exponent so readers keep it a float
+// ("1.0", "0.01", "1e+16", "1.5e-05"). NaN and infinity have no JSON form: ValueError.
 inline std::string format_double(double v) {
   if (!std::isfinite(v)) throw ValueError("JSON has no representation for " + std::to_string(v));
   char buf[64];
-#if defined(__cpp_lib_to_chars) && __cpp_lib_to_chars >= 201611L
-  // Shortest round-trip form, independent of the C locale.
-  const auto res = std::to_chars(buf, buf + sizeof buf, v);
-  std::string out(buf, res.ptr);
-#else
-  // Fallback for standard libraries without floating-point to_chars: the first precision that
-  // round-trips (printf follows LC_NUMERIC, so a ',' decimal separator is put back to '.').
   std::string out;
+#if defined(__cpp_lib_to_chars) && __cpp_lib_to_chars >= 201611L
+  // Shortest round-trip digits, independent of the C locale.
+  const auto sci = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  const std::string s(buf, sci.ptr);
+  const int exponent = std::atoi(s.c_str() + s.find('e') + 1);
+  if (exponent < -4 || exponent >= 16) {
+    out = s;
+  } else {
+    const auto fixed = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+    out.assign(buf, fixed.ptr);
+  }
+#else
+  // Without floating-point to_chars: the first precision that round-trips (%g picks the layout;
+  // printf follows LC_NUMERIC, so a ',' decimal separator is put back to '.').
   for (int precision = 1; precision <= 17; ++precision) {
     std::snprintf(buf, sizeof buf, "%.*g", precision, v);
     if (std::strtod(buf, nullptr) == v) break;
