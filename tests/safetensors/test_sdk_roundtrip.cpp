@@ -3,6 +3,7 @@
 
 #include "quantforge/safetensors_writer.hpp"
 #include "safetensors/reader.hpp"
+#include "safetensors/writer.hpp"
 #include "st_test_util.hpp"
 
 using namespace qf::st::test;
