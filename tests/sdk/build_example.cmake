@@ -30,3 +30,11 @@ foreach(f rtn/rtn_plugin.cpp npy_dir/npy_dir_plugin.cpp npy_dir/npy_file.hpp)
     message(FATAL_ERROR "the installed SDK lacks examples/${f}")
   endif()
 endforeach()
+# The npy_dir plugin built out of tree loads and writes what it should (the in-tree test, pointed at it).
+if(DEFINED FORMAT_TEST)
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env QF_NPY_DIR_PLUGIN=${WORK_DIR}/build-npy_dir/libnpy_dir_plugin.so
+                          ${FORMAT_TEST} [npy] RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "the npy_dir plugin built against the installed SDK failed its test")
+  endif()
+endif()

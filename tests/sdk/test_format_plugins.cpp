@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>
@@ -116,11 +117,13 @@ std::string npy_header(const std::string& dict_body, std::size_t growth) {
 
 }  // namespace
 
-TEST_CASE("npy_dir example: one .npy per tensor and a manifest, staged through create_output", "[sdk][format]") {
+TEST_CASE("npy_dir example: one .npy per tensor and a manifest, staged through create_output", "[sdk][format][npy]") {
   TempDir dir;
   FakeRun run{dir.path.string(), {{"manifest", "npy_manifest.json"}}, {}, {}, {}};
   g_run = &run;
-  Loaded plugin(QF_NPY_DIR_PLUGIN);
+  // The out-of-tree build test points this at the copy it built against the installed SDK.
+  const char* override_path = std::getenv("QF_NPY_DIR_PLUGIN");
+  Loaded plugin(override_path ? override_path : QF_NPY_DIR_PLUGIN);
   const qf_session_api api = fake_api();
   qf_error err{};
   void* inst = nullptr;
