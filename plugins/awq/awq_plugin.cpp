@@ -102,7 +102,7 @@ class AwqMethod {
 
   void finish() {
     // AutoAWQ's to_transformers_dict keys.
-    qf::sdk::json::Writer json;
+    qf::sdk::json::Writer json = qf::sdk::json::Writer::python_default();  // the text the host always got
     json.begin_object().field("bits", cfg_.w_bit).field("group_size", cfg_.group_size);
     if (not_convert_.empty())
       json.field("modules_to_not_convert", nullptr);

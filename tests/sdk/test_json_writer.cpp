@@ -86,6 +86,10 @@ TEST_CASE("json writer: compact and indented layouts", "[sdk][json]") {
   p.key("l").begin_array().value(1).value("two").end_array().key("e").begin_object().end_object().end_object();
   CHECK(p.str() == "{\n  \"m\": {\n    \"k\": 1\n  },\n  \"l\": [\n    1,\n    \"two\"\n  ],\n  \"e\": {}\n}");
 
+  Writer py = Writer::python_default();
+  py.begin_object().field("a", 1).key("l").begin_array().value(true).value(nullptr).end_array().end_object();
+  CHECK(py.str() == R"({"a": 1, "l": [true, null]})");
+
   Writer scalar;
   scalar.value("top");
   CHECK(scalar.str() == "\"top\"");

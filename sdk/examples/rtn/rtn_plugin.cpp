@@ -60,7 +60,7 @@ class RtnMethod {
   }
 
   void finish() {
-    qf::sdk::json::Writer json;
+    qf::sdk::json::Writer json = qf::sdk::json::Writer::python_default();  // the text the host always got
     json.begin_object();
     if (s_.checkpoint_format == "awq") {
       json.field("bits", 4).field("group_size", s_.group_size).field("modules_to_not_convert", nullptr);

@@ -160,6 +160,13 @@ class Writer {
     if (indent < 0) throw MisuseError("json::Writer: indent must be >= 0, got " + std::to_string(indent));
   }
 
+  // One line with Python's default separators ", " and ": " (json.dumps(obj) without options).
+  static Writer python_default() {
+    Writer w;
+    w.spaced_ = true;
+    return w;
+  }
+
   Writer& begin_object() { return open('{', true); }
   Writer& end_object() { return close('}', true); }
   Writer& begin_array() { return open('[', false); }
@@ -171,7 +178,7 @@ class Writer {
       fail("key(\"" + std::string(k) + "\") outside an object or right after another key");
     separate();
     out_ += quote(k, ensure_ascii_);
-    out_ += indent_ > 0 ? ": " : ":";
+    out_ += indent_ > 0 || spaced_ ? ": " : ":";
     stack_.back().after_key = true;
     return *this;
   }
@@ -246,7 +253,7 @@ class Writer {
 
   // The comma and line break before an object's key or an array's element.
   void separate() {
-    if (stack_.back().items > 0) out_ += ',';
+    if (stack_.back().items > 0) out_ += spaced_ ? ", " : ",";
     newline(stack_.size());
   }
 
@@ -282,6 +289,7 @@ class Writer {
 
   int indent_;
   bool ensure_ascii_;
+  bool spaced_ = false;
   std::string out_;
   std::vector<Frame> stack_;
   bool has_root_ = false;
