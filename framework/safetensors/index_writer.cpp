@@ -1,27 +1,13 @@
-// write_index: model.safetensors.index.json as transformers' save_pretrained writes it.
-#include <nlohmann/json.hpp>
-
-#include "common/error.hpp"
-#include "safetensors/atomic_file.hpp"
+// write_index: the SDK's model.safetensors.index.json, with host paths and the host's errors.
+#include "quantforge/safetensors_index.hpp"
+#include "safetensors/sdk_errors.hpp"
 #include "safetensors/writer.hpp"
 
 namespace qf::st {
 
 void write_index(const std::filesystem::path& path, uint64_t total_size,
                  const std::map<std::string, std::string>& weight_map) {
-  nlohmann::json root;  // std::map-backed: keys come out sorted, like json.dumps(sort_keys=True)
-  root["metadata"]["total_size"] = total_size;
-  root["weight_map"] = nlohmann::json::object();
-  for (const auto& [name, file] : weight_map) root["weight_map"][name] = file;
-  std::string text;
-  try {
-    text = root.dump(2, ' ', /*ensure_ascii=*/true) + "\n";
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path.string() + ": a tensor or file name is not valid UTF-8 (" + e.what() + ")");
-  }
-  detail::AtomicFile out(path);
-  out.write(text.data(), text.size());
-  out.commit();
+  detail::sdk_call([&] { sdk::st::write_index(path.string(), total_size, weight_map); });
 }
 
 void write_index(const std::filesystem::path& path, const std::vector<ShardInfo>& shards) {

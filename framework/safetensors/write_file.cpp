@@ -1,21 +1,15 @@
-// write_file / encode_file_header: one complete safetensors file from borrowed tensor bytes.
-#include "common/error.hpp"
-#include "safetensors/atomic_file.hpp"
-#include "safetensors/layout.hpp"
+// write_file / encode_file_header: the SDK's, with host paths and the host's errors.
+#include "quantforge/safetensors_writer.hpp"
+#include "safetensors/sdk_errors.hpp"
+#include "safetensors/writer.hpp"
 
 namespace qf::st {
 namespace {
 
-std::vector<detail::Planned> plan(const std::vector<TensorRef>& tensors, const std::string& file) {
-  std::vector<detail::Planned> out;
+std::vector<sdk::st::TensorRef> to_sdk(const std::vector<TensorRef>& tensors) {
+  std::vector<sdk::st::TensorRef> out;
   out.reserve(tensors.size());
-  for (std::size_t i = 0; i < tensors.size(); ++i) {
-    const TensorRef& t = tensors[i];
-    detail::check_tensor(t.name, t.dtype, t.shape, t.nbytes, file);
-    if (t.nbytes > 0 && t.data == nullptr) throw Error(file + ": tensor '" + t.name + "': data pointer is null");
-    out.push_back({&t.name, t.dtype, &t.shape, t.nbytes, i});
-  }
-  detail::sort_reference(out, file);
+  for (const auto& t : tensors) out.push_back({t.name, t.dtype, t.shape, t.data, t.nbytes});
   return out;
 }
 
@@ -23,17 +17,11 @@ std::vector<detail::Planned> plan(const std::vector<TensorRef>& tensors, const s
 
 std::string encode_file_header(const std::vector<TensorRef>& tensors, const Metadata& metadata,
                                const std::string& file) {
-  return detail::encode_header(plan(tensors, file), metadata, file);
+  return detail::sdk_call([&] { return sdk::st::encode_file_header(to_sdk(tensors), metadata, file); });
 }
 
 void write_file(const std::filesystem::path& path, const std::vector<TensorRef>& tensors, const Metadata& metadata) {
-  const std::string file = path.string();
-  const auto ordered = plan(tensors, file);  // every check runs before any file exists
-  const std::string header = detail::encode_header(ordered, metadata, file);
-  detail::AtomicFile out(path);
-  out.write(header.data(), header.size());
-  for (const auto& t : ordered) out.write(tensors[t.source].data, t.nbytes);
-  out.commit();
+  detail::sdk_call([&] { sdk::st::write_file(path.string(), to_sdk(tensors), metadata); });
 }
 
 }  // namespace qf::st

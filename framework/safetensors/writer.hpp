@@ -2,15 +2,22 @@
 // Writing safetensors the way the reference (Rust safetensors + huggingface_hub) does: compact JSON
 // header with "__metadata__" first, tensors ordered by dtype rank descending then name, header padded
 // with spaces to a multiple of 8. Files appear at their final path only when complete.
+// The rules live in the SDK (quantforge/safetensors_writer.hpp), which format plugins use too; these
+// are the host's entry points to them, taking std::filesystem paths and throwing qf::Error.
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "safetensors/dtype.hpp"
+
+namespace qf::sdk::st {
+class ShardedWriter;
+}  // namespace qf::sdk::st
 
 namespace qf::st {
 
@@ -67,26 +74,11 @@ class ShardedWriter {
   // added it writes one empty, valid file. Call once.
   std::vector<ShardInfo> finish(const std::function<std::filesystem::path(std::size_t i, std::size_t n)>& path_for);
 
-  std::size_t tensor_count() const { return entries_.size(); }
-  uint64_t total_bytes() const { return spool_size_; }
+  std::size_t tensor_count() const;
+  uint64_t total_bytes() const;
 
  private:
-  struct Entry {
-    std::string name;
-    DType dtype;
-    std::vector<int64_t> shape;
-    uint64_t offset;  // in the spool
-    uint64_t nbytes;
-  };
-  std::vector<std::vector<std::size_t>> plan_shards() const;
-
-  uint64_t max_shard_size_;
-  Metadata metadata_;
-  int spool_fd_ = -1;
-  uint64_t spool_size_ = 0;
-  std::vector<Entry> entries_;
-  std::map<std::string, std::size_t, std::less<>> by_name_;
-  bool finished_ = false;
+  std::unique_ptr<sdk::st::ShardedWriter> impl_;
 };
 
 // `{"metadata":{"total_size":N},"weight_map":{...}}`, indent 2, keys sorted, ASCII-escaped, final

@@ -16,6 +16,7 @@
 
 #include "awq_core.hpp"
 #include "quantforge/aten_dlpack.hpp"
+#include "quantforge/json_writer.hpp"
 #include "quantforge/plugin.hpp"
 
 namespace {
@@ -26,15 +27,6 @@ namespace aten = qf::sdk::aten;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
 
 std::vector<std::string> split_names(const std::string& list) {
   std::vector<std::string> out;
@@ -109,16 +101,14 @@ class AwqMethod {
   void quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t count);
 
   void finish() {
-    std::ostringstream json;
-    json << "{\"bits\": " << cfg_.w_bit << ", \"group_size\": " << cfg_.group_size << ", \"modules_to_not_convert\": ";
-    if (not_convert_.empty()) {
-      json << "null";
-    } else {
-      json << "[";
-      for (size_t i = 0; i < not_convert_.size(); ++i) json << (i ? ", " : "") << json_string(not_convert_[i]);
-      json << "]";
-    }
-    json << ", \"quant_method\": \"awq\", \"version\": \"" << version_ << "\", \"zero_point\": true}";
+    // AutoAWQ's to_transformers_dict keys.
+    qf::sdk::json::Writer json = qf::sdk::json::Writer::python_default();  // the text the host always got
+    json.begin_object().field("bits", cfg_.w_bit).field("group_size", cfg_.group_size);
+    if (not_convert_.empty())
+      json.field("modules_to_not_convert", nullptr);
+    else
+      json.field_array("modules_to_not_convert", not_convert_.begin(), not_convert_.end());
+    json.field("quant_method", "awq").field("version", version_).field("zero_point", true).end_object();
     session_.set_quantization_config(json.str());
     qf::sdk::log(QF_LOG_INFO, "total " + std::to_string(t_capture_) + " s capture, " + std::to_string(t_search_) +
                                   " s scale search, " + std::to_string(t_clip_) + " s clip search, " +

@@ -6,13 +6,13 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "gptq_solver.hpp"
 #include "quantforge/packing.hpp"
 #include "quantforge/aten_dlpack.hpp"
+#include "quantforge/json_writer.hpp"
 #include "quantforge/plugin.hpp"
 
 namespace {
@@ -106,13 +106,20 @@ class GptqMethod {
 
   void finish() {
     const char* fmt = o_.sym ? "gptq" : "gptq_v2";  // asymmetric zeros are only lossless in v2 (gptq.md §5.5)
-    auto b = [](bool v) { return v ? "true" : "false"; };
-    std::ostringstream json;
-    json << "{\"quant_method\": \"gptq\", \"bits\": " << o_.bits << ", \"group_size\": " << o_.group_size
-         << ", \"desc_act\": " << b(o_.desc_act) << ", \"sym\": " << b(o_.sym)
-         << ", \"true_sequential\": " << b(true_sequential_) << ", \"damp_percent\": " << num(o_.damp_percent)
-         << ", \"static_groups\": " << b(o_.static_groups) << ", \"checkpoint_format\": \"" << fmt
-         << "\", \"format\": \"" << fmt << "\", \"meta\": {\"quantizer\": [\"quantforge:0.1.0\"]}}";
+    qf::sdk::json::Writer json = qf::sdk::json::Writer::python_default();  // the text the host always got
+    json.begin_object()
+        .field("quant_method", "gptq")
+        .field("bits", o_.bits)
+        .field("group_size", o_.group_size)
+        .field("desc_act", o_.desc_act)
+        .field("sym", o_.sym)
+        .field("true_sequential", true_sequential_)
+        .field("damp_percent", o_.damp_percent)
+        .field("static_groups", o_.static_groups)
+        .field("checkpoint_format", fmt)
+        .field("format", fmt);
+    json.key("meta").begin_object().key("quantizer").begin_array().value("quantforge:0.1.0").end_array().end_object();
+    json.end_object();
     session_.set_quantization_config(json.str());
     qf::sdk::log(QF_LOG_INFO, "totals " + num(t_gram_, "%.1f") + " s waiting for Hessian inputs (host), " +
                                   num(t_solve_, "%.1f") + " s solve, " + num(t_pack_, "%.1f") + " s pack+emit");

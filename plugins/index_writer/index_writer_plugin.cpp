@@ -1,10 +1,10 @@
 // Format plugin: writes model.safetensors.index.json (metadata.total_size + weight_map) from the
-// shards the safetensors writer recorded.
+// shards the safetensors writer recorded. Built on the SDK alone.
 #include <map>
 #include <stdexcept>
 
 #include "quantforge/plugin.hpp"
-#include "safetensors/writer.hpp"
+#include "quantforge/safetensors_index.hpp"
 
 namespace {
 
@@ -26,7 +26,7 @@ class IndexWriter {
   void finish() {
     if (shards_ == 0) throw std::invalid_argument("index_writer received no shards: put a shard writer before it");
     if (shards_ == 1 && !always_) return;  // one file needs no index, as transformers does
-    qf::st::write_index(session_.create_output(index_file_), total_, weight_map_);
+    qf::sdk::st::write_index(session_.create_output(index_file_), total_, weight_map_);
   }
 
  private:

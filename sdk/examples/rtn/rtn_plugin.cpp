@@ -1,8 +1,8 @@
 // RTN method plugin: the SDK example. Quantizes every Linear of every decoder layer to the nearest
 // grid point of its group and emits GPTQ (v1/v2) or AutoAWQ GEMM tensors.
-#include <sstream>
 #include <stdexcept>
 
+#include "quantforge/json_writer.hpp"
 #include "quantforge/packing.hpp"
 #include "quantforge/plugin.hpp"
 #include "rtn_layer.hpp"
@@ -60,19 +60,20 @@ class RtnMethod {
   }
 
   void finish() {
-    std::ostringstream json;
+    qf::sdk::json::Writer json = qf::sdk::json::Writer::python_default();  // the text the host always got
+    json.begin_object();
     if (s_.checkpoint_format == "awq") {
-      json << "{\"bits\": 4, \"group_size\": " << s_.group_size
-           << ", \"modules_to_not_convert\": null, \"quant_method\": \"awq\", \"version\": \"gemm\", "
-              "\"zero_point\": true}";
+      json.field("bits", 4).field("group_size", s_.group_size).field("modules_to_not_convert", nullptr);
+      json.field("quant_method", "awq").field("version", "gemm").field("zero_point", true);
     } else {
       const char* fmt = s_.sym ? "gptq" : "gptq_v2";  // asymmetric zeros are only lossless in v2
-      json << "{\"bits\": " << s_.bits << ", \"group_size\": " << s_.group_size
-           << ", \"desc_act\": false, \"sym\": " << (s_.sym ? "true" : "false")
-           << ", \"static_groups\": false, \"true_sequential\": true"
-           << ", \"quant_method\": \"gptq\", \"checkpoint_format\": \"" << fmt << "\", \"format\": \"" << fmt
-           << "\", \"meta\": {\"quantizer\": [\"quantforge-rtn:0.1.0\"]}}";
+      json.field("bits", s_.bits).field("group_size", s_.group_size).field("desc_act", false).field("sym", s_.sym);
+      json.field("static_groups", false).field("true_sequential", true).field("quant_method", "gptq");
+      json.field("checkpoint_format", fmt).field("format", fmt);
+      json.key("meta").begin_object().key("quantizer").begin_array().value("quantforge-rtn:0.1.0").end_array();
+      json.end_object();
     }
+    json.end_object();
     session_.set_quantization_config(json.str());
   }
 
