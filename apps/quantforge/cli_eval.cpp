@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "cli_common.hpp"
+#include "common/compute_dtype.hpp"
 #include "common/error.hpp"
 #include "eval/eval_text.hpp"
 #include "eval/eval_tokens.hpp"
@@ -118,13 +119,9 @@ int run_eval(const std::vector<std::string>& args) {
   if (!vm.count("model")) throw UsageError("eval needs the model: quantforge eval MODEL [--base FP_MODEL] [--dataset ...]");
   model::ComputeOptions compute;
   const std::string dtype = vm["dtype"].as<std::string>();
-  if (dtype == "fp32" || dtype == "float32") {
-    compute.dtype = at::kFloat;
-  } else if (dtype == "bf16" || dtype == "bfloat16") {
-    compute.dtype = at::kBFloat16;
-  } else {
-    throw UsageError("--dtype must be fp32 or bf16, got '" + dtype + "'");
-  }
+  const std::optional<ComputeDtype> parsed = parse_compute_dtype(dtype);
+  if (!parsed || *parsed == ComputeDtype::Auto) throw UsageError("--dtype must be fp32 or bf16, got '" + dtype + "'");
+  compute.dtype = model::parse_compute_dtype(dtype);
   int64_t seqlen = vm["seqlen"].as<int64_t>();
   if (seqlen < 2) throw UsageError("--seqlen must be at least 2");
   if (vm["max-windows"].as<int64_t>() < 0) throw UsageError("--max-windows must be >= 0");
