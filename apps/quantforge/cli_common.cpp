@@ -69,8 +69,8 @@ std::vector<fs::path> recipe_search_dirs() {
   std::vector<fs::path> dirs;
   if (const char* env = std::getenv("QUANTFORGE_CONFIG_DIR")) dirs.emplace_back(env);
   const fs::path exe = boost::dll::program_location().parent_path().string();
+  // <prefix>/bin/quantforge -> <prefix>/share/quantforge/configs; the build tree has the same layout.
   dirs.push_back(exe.parent_path() / "share" / "quantforge" / "configs");
-  dirs.emplace_back(QF_SOURCE_CONFIG_DIR);
   return dirs;
 }
 
