@@ -20,7 +20,8 @@ bool cpu_has_fast_bf16() {
 }
 
 AutoDtype choose_compute_dtype(const std::string& requested, const std::string& checkpoint_dtype) {
-  if (!requested.empty() && qf::parse_compute_dtype(requested) != ComputeDtype::Auto) return {parse_compute_dtype(requested), "set by the recipe"};
+  if (!requested.empty() && qf::parse_compute_dtype(requested) != ComputeDtype::Auto)
+    return {parse_compute_dtype(requested), "set by the recipe"};
   const bool half_checkpoint = checkpoint_dtype == "bfloat16" || checkpoint_dtype == "float16";
   if (!half_checkpoint) return {at::kFloat, "auto: the checkpoint is not 16-bit"};
   if (!cpu_has_fast_bf16()) return {at::kFloat, "auto: this CPU has no AMX/AVX512 bf16 matmul"};
@@ -33,7 +34,5 @@ at::ScalarType parse_compute_dtype(const std::string& name) {
   if (d == ComputeDtype::Bf16) return at::kBFloat16;
   throw Error("compute dtype '" + name + "' is not supported (supported: fp32, bf16)");
 }
-
-const char* compute_dtype_name(at::ScalarType dtype) { return dtype == at::kBFloat16 ? "bf16" : "fp32"; }
 
 }  // namespace qf::model

@@ -13,11 +13,8 @@ struct ComputeOptions {
   bool fp32_attention_scores = false;
 };
 
-// "fp32"/"float32" or "bf16"/"bfloat16" (qf::parse_compute_dtype); qf::Error otherwise.
+// "fp32"/"float32" or "bf16"/"bfloat16"; qf::Error otherwise.
 at::ScalarType parse_compute_dtype(const std::string& name);
-
-// "bf16" or "fp32", for logs.
-const char* compute_dtype_name(at::ScalarType dtype);
 
 // Whether /proc/cpuinfo lists amx_bf16 or avx512_bf16 (bf16 matmul through oneDNN at several
 // times the fp32 rate, DESIGN.md "Numerics").

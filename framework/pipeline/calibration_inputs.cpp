@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 
 model::ComputeOptions compute_options(const std::string& recipe_dtype, const std::string& checkpoint_dtype) {
   const model::AutoDtype choice = model::choose_compute_dtype(recipe_dtype, checkpoint_dtype);
-  spdlog::info("layer forwards in {} ({})", model::compute_dtype_name(choice.dtype), choice.why);
+  spdlog::info("layer forwards in {} ({})", choice.dtype == at::kBFloat16 ? "bf16" : "fp32", choice.why);
   model::ComputeOptions o;
   o.dtype = choice.dtype;
   return o;

@@ -307,7 +307,7 @@ QuantizeSummary QuantizeJob::run() {
       explain_allocation_failures(memory, [&] { hidden = resumed > 0 ? store.load_hidden() : model.embed(ids); });
     }
     spdlog::info("calibration: {} blocks x {} tokens, compute {} (RSS {:.2f} GiB, peak {:.2f})", ids.size(0),
-                 ids.size(1), model::compute_dtype_name(compute.dtype), current_rss_gib(), peak_rss_gib());
+                 ids.size(1), compute.dtype == at::kBFloat16 ? "bf16" : "fp32", current_rss_gib(), peak_rss_gib());
     explain_allocation_failures(memory, [&] {
       quantize_calibrated(loop, model, std::move(hidden), req.propagate_quantized, calibration_chunk(ids, p.config));
     });
