@@ -73,7 +73,7 @@ QuantizedWeight pseudo_quantize_fp16(const at::Tensor& w, const QuantConfig& cfg
   const at::Tensor w16 = r16(w.to(at::kFloat));
   if (at::isnan(w16).any().item<bool>()) throw std::invalid_argument(name + ": weight contains NaN");
   const at::Tensor wg = w16.reshape({-1, cfg.group_size});
-  const double max_int = std::pow(2.0, cfg.w_bit) - 1.0;
+  const double max_int = qf::quant::max_code(cfg.w_bit);  // the SDK's maxq
   const at::Tensor maxv = wg.amax({1}, true);
   const at::Tensor minv = wg.amin({1}, true);
   // clamp(min=1e-5) on an fp16 tensor compares with fp16(1e-5) and stores fp16.
