@@ -7,6 +7,7 @@
 
 #include "common/error.hpp"
 #include "recipe/builtin.hpp"
+#include "recipe/method_options.hpp"
 #include "recipe/overrides.hpp"
 #include "recipe/quant_config.hpp"
 #include "runtime_setup.hpp"
@@ -68,8 +69,8 @@ std::vector<fs::path> recipe_search_dirs() {
   std::vector<fs::path> dirs;
   if (const char* env = std::getenv("QUANTFORGE_CONFIG_DIR")) dirs.emplace_back(env);
   const fs::path exe = boost::dll::program_location().parent_path().string();
+  // <prefix>/bin/quantforge -> <prefix>/share/quantforge/configs; the build tree has the same layout.
   dirs.push_back(exe.parent_path() / "share" / "quantforge" / "configs");
-  dirs.emplace_back(QF_SOURCE_CONFIG_DIR);
   return dirs;
 }
 
@@ -88,18 +89,6 @@ recipe::Recipe select_recipe(const po::variables_map& vm) {
     throw Error("recipe file not found: " + r);
   }
   return recipe::load_recipe_file(recipe::find_builtin_recipe(gptq ? "gptq" : "awq", recipe_search_dirs()));
-}
-
-// Maps a user-facing option onto the method's declared name (when the plugin is installed).
-void override_method_option(recipe::Recipe& r, const std::set<std::string>& declared, const std::string& key,
-                            const recipe::OptionValue& value, const std::string& origin) {
-  if (declared.empty()) {
-    recipe::set_method_option(r, key, value, origin);
-    return;
-  }
-  auto mapped = recipe::translate_option(key, value, declared);
-  if (!mapped) throw Error(origin + ": method '" + r.method.plugin + "' has no option matching '" + key + "'");
-  recipe::set_method_option(r, mapped->first, mapped->second, origin);
 }
 
 int64_t as_int(const recipe::OptionValue& v, const std::string& flag) {
@@ -140,11 +129,11 @@ recipe::Recipe resolve_recipe(const po::variables_map& vm, const host::PluginReg
 
   if (vm.count("quant_config"))
     apply_quant_config_file(r, vm["quant_config"].as<std::string>(), method != nullptr, declared);
-  for (const char* flag : {"bits", "group_size", "zero_point", "damp_percent", "desc_act", "sym"}) {
-    if (!vm.count(flag)) continue;
-    override_method_option(r, declared, flag, recipe::parse_cli_value(vm[flag].as<std::string>()),
-                           std::string("--") + flag);
-  }
+  std::vector<recipe::MethodOverride> flags;
+  for (const char* flag : {"bits", "group_size", "zero_point", "damp_percent", "desc_act", "sym"})
+    if (vm.count(flag))
+      flags.push_back({flag, recipe::parse_cli_value(vm[flag].as<std::string>()), std::string("--") + flag});
+  recipe::resolve_method_options(r, declared, flags);
   for (const char* flag : {"dataset", "dataset-path", "num_samples", "seqlen", "seed"})
     if (vm.count(flag)) r.calibration_flags.push_back(std::string("--") + flag);
   if (!r.calibration_flags.empty()) {

@@ -1,25 +1,19 @@
 // `quantforge eval MODEL [...]`: perplexity on non-overlapping windows, and with --base the KL
-// divergence and top-1 agreement against the base model (framework/eval).
-#include <ATen/Parallel.h>
+// divergence and top-1 agreement against the base model. Parses the arguments and prints the
+// table; the run itself is eval::run_evaluation (framework/eval/evaluation.hpp).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <chrono>
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <optional>
 
 #include "cli_common.hpp"
+#include "common/compute_dtype.hpp"
 #include "common/error.hpp"
-#include "eval/eval_text.hpp"
-#include "eval/eval_tokens.hpp"
-#include "eval/model_open.hpp"
-#include "eval/perplexity.hpp"
-#include "model/model.hpp"
+#include "eval/evaluation.hpp"
 #include "runtime_setup.hpp"
-#include "tokenizer/tokenizer.hpp"
-
-namespace fs = std::filesystem;
 
 namespace qf::cli {
 namespace {
@@ -29,18 +23,6 @@ void setup_eval_logging(bool verbose) {
   logger->set_level(verbose ? spdlog::level::debug : spdlog::level::info);
   logger->set_pattern("[%H:%M:%S] [%^%l%$] %v");
   spdlog::set_default_logger(logger);
-}
-
-std::string duration(double s) {
-  char buf[32];
-  if (s < 60) {
-    std::snprintf(buf, sizeof buf, "%.0fs", s);
-  } else if (s < 3600) {
-    std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
-  } else {
-    std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(s) / 3600, (static_cast<int>(s) / 60) % 60);
-  }
-  return buf;
 }
 
 std::string fixed(double v, int prec) {
@@ -54,8 +36,12 @@ std::string pad(const std::string& s, size_t w, bool right = false) {
   return right ? std::string(w - s.size(), ' ') + s : s + std::string(w - s.size(), ' ');
 }
 
-void print_table(const eval::PerplexityResult& r, const eval::EvalModel& m, const eval::EvalModel* base,
-                 const std::string& dataset, const std::string& special) {
+void print_table(const eval::EvaluationResult& result) {
+  const eval::PerplexityResult& r = result.perplexity;
+  const eval::EvalModel& m = result.model;
+  const eval::EvalModel* base = result.base ? &*result.base : nullptr;
+  const std::string& dataset = result.dataset;
+  const std::string& special = result.special;
   const std::string tokens = std::to_string(r.windows * r.seqlen);
   std::vector<std::vector<std::string>> rows = {{"model", "windows", "tokens", "ppl"}};
   rows.push_back({m.label(), std::to_string(r.windows), tokens, fixed(r.ppl, 4)});
@@ -116,17 +102,10 @@ int run_eval(const std::vector<std::string>& args) {
     return kExitOk;
   }
   if (!vm.count("model")) throw UsageError("eval needs the model: quantforge eval MODEL [--base FP_MODEL] [--dataset ...]");
-  model::ComputeOptions compute;
   const std::string dtype = vm["dtype"].as<std::string>();
-  if (dtype == "fp32" || dtype == "float32") {
-    compute.dtype = at::kFloat;
-  } else if (dtype == "bf16" || dtype == "bfloat16") {
-    compute.dtype = at::kBFloat16;
-  } else {
-    throw UsageError("--dtype must be fp32 or bf16, got '" + dtype + "'");
-  }
-  int64_t seqlen = vm["seqlen"].as<int64_t>();
-  if (seqlen < 2) throw UsageError("--seqlen must be at least 2");
+  const std::optional<ComputeDtype> parsed = parse_compute_dtype(dtype);
+  if (!parsed || *parsed == ComputeDtype::Auto) throw UsageError("--dtype must be fp32 or bf16, got '" + dtype + "'");
+  if (vm["seqlen"].as<int64_t>() < 2) throw UsageError("--seqlen must be at least 2");
   if (vm["max-windows"].as<int64_t>() < 0) throw UsageError("--max-windows must be >= 0");
   if (vm["batch"].as<int64_t>() < 1) throw UsageError("--batch must be at least 1");
   if (vm["add-bos"].as<bool>() && vm["no-bos"].as<bool>()) throw UsageError("--add-bos and --no-bos exclude each other");
@@ -134,71 +113,27 @@ int run_eval(const std::vector<std::string>& args) {
                                       : vm["no-bos"].as<bool>() ? eval::SpecialTokens::None
                                                                 : eval::SpecialTokens::Tokenizer;
 
+  eval::EvaluationSpec spec;
+  spec.model = vm["model"].as<std::string>();
+  spec.variant = vm["variant"].as<std::string>();
+  if (vm.count("base")) spec.base = vm["base"].as<std::string>();
+  spec.base_variant = vm["base-variant"].as<std::string>();
+  spec.dataset = vm["dataset"].as<std::string>();
+  spec.dataset_path = vm["dataset-path"].as<std::string>();
+  spec.seqlen = vm["seqlen"].as<int64_t>();
+  spec.max_windows = vm["max-windows"].as<int64_t>();
+  spec.batch = vm["batch"].as<int64_t>();
+  spec.compute.dtype = model::parse_compute_dtype(dtype);
+  spec.compute_name = dtype;
+  spec.special = special;
+
   setup_eval_logging(vm["verbose"].as<bool>());
   configure_threads(vm["threads"].as<int>());
   warn_if_reference_blas();
   try {
-    const eval::EvalModel m = eval::open_model_for_eval(vm["model"].as<std::string>(), vm["variant"].as<std::string>());
-    spdlog::info("model {}", m.summary());
-    if (m.variant.empty() && !m.variants.empty())
-      spdlog::info("this folder also holds in-place variant(s) {}: pass --variant NAME to evaluate one",
-                   m.variants.front() + (m.variants.size() > 1 ? ", ..." : ""));
-    std::optional<eval::EvalModel> b;
-    if (vm.count("base")) {
-      b = eval::open_model_for_eval(vm["base"].as<std::string>(), vm["base-variant"].as<std::string>());
-      spdlog::info("base  {}", b->summary());
-    }
-    const fs::path tok_dir = !m.tokenizer_dir.empty() ? m.tokenizer_dir : b ? b->tokenizer_dir : fs::path();
-    if (tok_dir.empty())
-      throw Error("no tokenizer.json in " + m.dir.string() + " or its parent folder" + (b ? " nor beside --base" : ""));
-    const tok::Tokenizer tokenizer = tok::Tokenizer::from_dir(tok_dir);
-
-    int64_t max_pos = m.config.max_position_embeddings;
-    if (b && b->config.max_position_embeddings > 0)
-      max_pos = max_pos > 0 ? std::min(max_pos, b->config.max_position_embeddings) : b->config.max_position_embeddings;
-    if (max_pos > 0 && seqlen > max_pos) {
-      spdlog::warn("--seqlen {} exceeds max_position_embeddings {}: using {}", seqlen, max_pos, max_pos);
-      seqlen = max_pos;
-    }
-
-    eval::EvalTextSpec spec;
-    spec.dataset = vm["dataset"].as<std::string>();
-    spec.dataset_path = vm["dataset-path"].as<std::string>();
-    const eval::EvalText text = eval::load_eval_text(spec);
-    const auto t0 = std::chrono::steady_clock::now();
-    const eval::EvalTokens stream = eval::tokenize_for_eval(tokenizer, text.text, special);
-    const std::vector<int32_t>& tokens = stream.ids;
-    const double tok_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    for (const std::string& w : stream.warnings) spdlog::warn("{}", w);
-    spdlog::info("text: {}; {} bytes -> {} tokens in {:.2f}s", text.description, text.text.size(), tokens.size(), tok_s);
-    spdlog::info("special tokens: {}", stream.special);
-
-    const model::Model evaluated(m.config, m.weights, compute);
-    std::optional<model::Model> base_model;
-    if (b) base_model.emplace(b->config, b->weights, compute);
-
-    eval::PerplexityOptions opt;
-    opt.seqlen = seqlen;
-    opt.max_windows = vm["max-windows"].as<int64_t>();
-    opt.batch = vm["batch"].as<int64_t>();
-    const int64_t windows = static_cast<int64_t>(tokens.size()) / seqlen;
-    spdlog::info("{} windows of {} tokens{}, compute {}, {} threads", windows, seqlen,
-                 opt.max_windows > 0 && opt.max_windows < windows ? " (evaluating " + std::to_string(opt.max_windows) + ")" : "",
-                 dtype, at::get_num_threads());
-    double last_log = -1e9;
-    const auto progress = [&](const eval::PerplexityProgress& p) {
-      if (p.done != p.total && p.seconds - last_log < 5.0 && p.done != 1) return;
-      last_log = p.seconds;
-      const double rate = p.done / std::max(p.seconds, 1e-9);
-      spdlog::info("window {}/{} ({:.0f}%): ppl {:.4f}{}, {:.2f} windows/s, elapsed {}, ETA {}", p.done, p.total,
-                   100.0 * p.done / p.total, p.ppl, b ? fmt::format(" (base {:.4f})", p.base_ppl) : std::string(), rate,
-                   duration(p.seconds), duration((p.total - p.done) / std::max(rate, 1e-9)));
-    };
-    const eval::PerplexityResult r =
-        eval::evaluate_perplexity(evaluated, base_model ? &*base_model : nullptr, tokens, opt, progress);
-    print_table(r, m, b ? &*b : nullptr, spec.dataset, stream.special);
+    print_table(eval::run_evaluation(spec));
   } catch (const Error& e) {
-    spdlog::error("{}", e.what());
+    spdlog::error("{}", user_message(e));
     return kExitError;
   }
   return kExitOk;

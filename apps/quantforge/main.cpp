@@ -36,10 +36,10 @@ int main(int argc, char** argv) {
     std::cerr << "quantforge: unknown command '" << command << "'\n" << kUsage;
     return qf::cli::kExitUsage;
   } catch (const qf::cli::UsageError& e) {
-    std::cerr << "quantforge: " << e.what() << "\n";
+    std::cerr << "quantforge: " << qf::user_message(e) << "\n";
     return qf::cli::kExitUsage;
   } catch (const boost::program_options::error& e) {
-    std::cerr << "quantforge: " << e.what() << "\n";
+    std::cerr << "quantforge: " << qf::user_message(e) << "\n";
     return qf::cli::kExitUsage;
   } catch (const std::exception& e) {
     std::cerr << "quantforge: error: " << qf::user_message(e) << "\n";

@@ -27,7 +27,8 @@ struct CalibrationSpec {
   std::string text_field = "text";  // JSON lines field
   // "auto" (the dataset's default) | "gptq" | "optimum" | "awq" | "c4". See calibration.cpp.
   std::string protocol = "auto";
-  // Searched after the standard folders: the host passes the bundled data/ folder here.
+  // Searched after the standard folders (the bundled data is in <prefix>/share/quantforge/data, which
+  // is one of them).
   std::vector<std::filesystem::path> extra_search_dirs;
 };
 

@@ -30,7 +30,7 @@ class DatasetNotFound : public Error {
 
 // In order: dataset_path (--dataset-path) when non-empty; each entry of $QUANTFORGE_DATA_DIR
 // (':'-separated); <exe prefix>/share/quantforge/data (exe prefix = parent of the executable's
-// bin/ folder); then extra_dirs (e.g. the bundled data/ folder the host passes). No other
+// bin/ folder; the build tree mirrors that layout); then extra_dirs. No other
 // conventional place is guessed. Duplicates are dropped; folders need not exist.
 std::vector<std::filesystem::path> data_search_dirs(const std::string& dataset_path,
                                                      const std::vector<std::filesystem::path>& extra_dirs = {});

@@ -28,9 +28,7 @@ EvalText load_eval_text(const EvalTextSpec& spec) {
   if (spec.dataset.empty()) throw Error("no evaluation dataset given");
   const std::string name = lower(spec.dataset);
   if (name == "wikitext2" || name == "wikitext" || name == "bundled") {
-    std::vector<fs::path> extra = spec.extra_search_dirs;
-    if (spec.use_source_data_dir) extra.emplace_back(QF_SOURCE_DATA_DIR);
-    const std::vector<fs::path> dirs = calib::data_search_dirs(spec.dataset_path, extra);
+    const std::vector<fs::path> dirs = calib::data_search_dirs(spec.dataset_path, spec.extra_search_dirs);
     std::vector<fs::path> looked;
     EvalText t;
     if (name == "bundled") {

@@ -1,7 +1,7 @@
 #pragma once
 // The text a perplexity run reads, as one string (no joining, no newline translation): the
 // wikitext2 test split (wiki.test.raw, looked for like the calibration sets: --dataset-path,
-// $QUANTFORGE_DATA_DIR, <prefix>/share/quantforge/data, the source tree's data/), the bundled
+// $QUANTFORGE_DATA_DIR, <prefix>/share/quantforge/data), the bundled
 // public-domain text, or a file given by path (.gz / .zst are decompressed).
 #include <filesystem>
 #include <string>
@@ -12,9 +12,8 @@ namespace qf::eval {
 struct EvalTextSpec {
   std::string dataset = "wikitext2";  // "wikitext2" | "bundled" | a file path
   std::string dataset_path;           // --dataset-path: searched first
-  // Searched after the standard folders (default: the source tree's data/ folder).
+  // Searched after the standard folders.
   std::vector<std::filesystem::path> extra_search_dirs;
-  bool use_source_data_dir = true;
 };
 
 struct EvalText {

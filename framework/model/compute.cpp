@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/compute_dtype.hpp"
 #include "common/error.hpp"
 
 namespace qf::model {
@@ -19,7 +20,8 @@ bool cpu_has_fast_bf16() {
 }
 
 AutoDtype choose_compute_dtype(const std::string& requested, const std::string& checkpoint_dtype) {
-  if (!requested.empty() && requested != "auto") return {parse_compute_dtype(requested), "set by the recipe"};
+  if (!requested.empty() && qf::parse_compute_dtype(requested) != ComputeDtype::Auto)
+    return {parse_compute_dtype(requested), "set by the recipe"};
   const bool half_checkpoint = checkpoint_dtype == "bfloat16" || checkpoint_dtype == "float16";
   if (!half_checkpoint) return {at::kFloat, "auto: the checkpoint is not 16-bit"};
   if (!cpu_has_fast_bf16()) return {at::kFloat, "auto: this CPU has no AMX/AVX512 bf16 matmul"};
@@ -27,8 +29,9 @@ AutoDtype choose_compute_dtype(const std::string& requested, const std::string& 
 }
 
 at::ScalarType parse_compute_dtype(const std::string& name) {
-  if (name == "fp32" || name == "float32") return at::kFloat;
-  if (name == "bf16" || name == "bfloat16") return at::kBFloat16;
+  const std::optional<ComputeDtype> d = qf::parse_compute_dtype(name);
+  if (d == ComputeDtype::Fp32) return at::kFloat;
+  if (d == ComputeDtype::Bf16) return at::kBFloat16;
   throw Error("compute dtype '" + name + "' is not supported (supported: fp32, bf16)");
 }
 

@@ -59,8 +59,6 @@ at::Tensor calibration_ids(const QuantizeRequest& request, const qf_method_requi
     spec.seqlen = c->seqlen;
     spec.seed = c->seed;
   }
-  // The bundled public-domain text ("bundled") ships in the source tree's data/ folder.
-  spec.extra_search_dirs.push_back(QF_SOURCE_DATA_DIR);
   if (config.max_position_embeddings > 0 && spec.seqlen > config.max_position_embeddings) {
     spdlog::info("calibration seqlen {} capped at the model's max_position_embeddings {}", spec.seqlen,
                  config.max_position_embeddings);

@@ -27,6 +27,7 @@
 #include "pipeline/layer_loops.hpp"
 #include "pipeline/calibration_inputs.hpp"
 #include "pipeline/resume_state.hpp"
+#include "recipe/method_options.hpp"
 
 namespace fs = std::filesystem;
 
@@ -57,9 +58,9 @@ std::shared_ptr<const host::Plugin> require_plugin(const host::PluginRegistry& r
   return plugin;
 }
 
-int64_t int_option(const std::map<std::string, host::OptionValue>& options, std::initializer_list<const char*> names,
-                   int64_t fallback) {
-  for (const char* n : names)
+// The integer option `key` under any of its names (recipe::option_names), else fallback.
+int64_t int_option(const std::map<std::string, host::OptionValue>& options, const std::string& key, int64_t fallback) {
+  for (const std::string& n : recipe::option_names(key))
     if (auto it = options.find(n); it != options.end() && std::holds_alternative<int64_t>(it->second))
       return std::get<int64_t>(it->second);
   return fallback;
@@ -120,8 +121,8 @@ Prepared prepare(const QuantizeRequest& request, const host::PluginRegistry& reg
   p.arch = &model::find_architecture(p.config.model_type, (dir / "config.json").string());
   p.method = require_plugin(registry, request.recipe.method.plugin, QF_KIND_METHOD);
   p.method_options = host::resolve_options(*p.method, given_options(request.recipe.method));
-  const int64_t bits = int_option(p.method_options, {"bits", "w_bit"}, 0);
-  const int64_t group = int_option(p.method_options, {"group_size", "q_group_size"}, 0);
+  const int64_t bits = int_option(p.method_options, "bits", 0);
+  const int64_t group = int_option(p.method_options, "group_size", 0);
   p.layout = resolve_layout(request.recipe.layout, dir, request.output, bits, group);
   p.bits = bits;
   return p;

@@ -4,6 +4,7 @@
 #include <array>
 #include <utility>
 
+#include "common/compute_dtype.hpp"
 #include "common/error.hpp"
 
 namespace qf::recipe::detail {
@@ -55,8 +56,7 @@ class Checker {
       for (const auto& [name, v] : r_.formats[i].options)
         if (name.empty()) fail(p + ".options", "empty option name in '" + p + ".options'");
     }
-    static const std::array<const char*, 3> dtypes = {"auto", "fp32", "bf16"};
-    if (std::find(dtypes.begin(), dtypes.end(), r_.compute_dtype) == dtypes.end())
+    if (!parse_compute_dtype(r_.compute_dtype))
       fail("compute_dtype", "'compute_dtype' must be one of auto, fp32, bf16 (got \"" + r_.compute_dtype + "\")");
     layout();
     if (r_.calibration) {

@@ -4,8 +4,8 @@
 #include <ATen/Functions.h>
 
 #include "awq_core.hpp"
+#include "quantforge/half.hpp"
 #include "quantforge/packing.hpp"
-#include "quantforge/plugin.hpp"
 
 namespace qf::awq {
 

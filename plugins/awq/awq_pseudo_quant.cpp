@@ -4,9 +4,13 @@
 #include <stdexcept>
 
 #include <ATen/Functions.h>
+#include <ATen/Parallel.h>
 #include <ATen/TensorOperators.h>
 
+#include <algorithm>
+
 #include "awq_core.hpp"
+#include "quantforge/quantizer.hpp"
 
 namespace qf::awq {
 
@@ -36,15 +40,23 @@ void check_group_divisible(int64_t in_features, int64_t group_size, const std::s
 
 at::Tensor pseudo_quantize_fp32(const at::Tensor& w, const QuantConfig& cfg) {
   check_input(w, cfg, "pseudo_quantize");
-  const at::Tensor wg = w.to(at::kFloat).reshape({-1, cfg.group_size});
+  const at::Tensor wg = w.to(at::kFloat).reshape({-1, cfg.group_size}).contiguous();
   at::Tensor dq;
   if (cfg.zero_point) {
-    const double max_int = std::pow(2.0, cfg.w_bit) - 1.0;
-    const at::Tensor maxv = wg.amax({1}, true);
-    const at::Tensor minv = wg.amin({1}, true);
-    const at::Tensor scales = (maxv - minv).clamp_min(1e-5) / max_int;
-    const at::Tensor zeros = (-at::round(minv / scales)).clamp_(0.0, max_int);
-    dq = (at::round(wg / scales) + zeros).clamp_(0.0, max_int).sub_(zeros).mul_(scales);
+    // The SDK's AutoAWQ rule (qf::quant::awq_find_params, quantize_code, dequantize_code), the one
+    // copy the RTN example uses too; each group is independent.
+    dq = at::empty_like(wg);
+    const float* pw = wg.data_ptr<float>();
+    float* pd = dq.data_ptr<float>();
+    const int64_t gs = cfg.group_size;
+    at::parallel_for(0, wg.size(0), std::max<int64_t>(1, 32768 / gs), [&](int64_t begin, int64_t end) {
+      for (int64_t g = begin; g < end; ++g) {
+        const float* x = pw + g * gs;
+        const qf::quant::GroupParams p = qf::quant::awq_find_params(x, gs, cfg.w_bit);
+        for (int64_t j = 0; j < gs; ++j)
+          pd[g * gs + j] = qf::quant::dequantize_code(qf::quant::quantize_code(x[j], p, cfg.w_bit), p);
+      }
+    });
   } else {
     const double max_int = std::pow(2.0, cfg.w_bit - 1) - 1.0;
     const double min_int = -std::pow(2.0, cfg.w_bit - 1);
@@ -61,7 +73,7 @@ QuantizedWeight pseudo_quantize_fp16(const at::Tensor& w, const QuantConfig& cfg
   const at::Tensor w16 = r16(w.to(at::kFloat));
   if (at::isnan(w16).any().item<bool>()) throw std::invalid_argument(name + ": weight contains NaN");
   const at::Tensor wg = w16.reshape({-1, cfg.group_size});
-  const double max_int = std::pow(2.0, cfg.w_bit) - 1.0;
+  const double max_int = qf::quant::max_code(cfg.w_bit);  // the SDK's maxq
   const at::Tensor maxv = wg.amax({1}, true);
   const at::Tensor minv = wg.amin({1}, true);
   // clamp(min=1e-5) on an fp16 tensor compares with fp16(1e-5) and stores fp16.

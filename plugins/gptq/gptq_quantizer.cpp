@@ -6,19 +6,6 @@
 
 namespace qf::gptq {
 
-float round_scale_to_half(float x) {
-  if (!std::isfinite(x)) return x;
-  const float ax = std::fabs(x);
-  if (ax == 0.0f) return 5.9604645e-08f;  // smallest fp16 subnormal: a zero scale would divide by 0
-  if (ax >= 65520.0f) return std::copysign(INFINITY, x);
-  int e = 0;
-  std::frexp(ax, &e);  // ax = m * 2^e, m in [0.5, 1)
-  const int exp_of_ulp = std::max(e - 11, -24);  // 11 significant bits; subnormals share 2^-24
-  const float ulp = std::ldexp(1.0f, exp_of_ulp);
-  const float r = std::copysign(std::nearbyint(ax / ulp) * ulp, x);
-  return r == 0.0f ? std::copysign(5.9604645e-08f, x) : r;
-}
-
 std::pair<at::Tensor, at::Tensor> find_params(const at::Tensor& x_in, const QuantizerConfig& cfg) {
   if (x_in.dim() != 2) throw std::invalid_argument("find_params expects a [rows, k] tensor");
   const at::Tensor x = x_in.to(at::kFloat).contiguous();

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <utility>
 
+#include "quantforge/quantizer.hpp"
+
 namespace qf::gptq {
 
 struct QuantizerConfig {
@@ -29,40 +31,23 @@ struct ScaleZero {
   float zero = 0.0f;
 };
 
-// Rounds to the nearest IEEE half (round half to even) and back; 0 becomes the smallest subnormal.
-float round_scale_to_half(float x);
-
-// find_params from the raw minimum and maximum of the group's values (gptq.md §4, quant.py L55-76):
-// the range is widened to contain 0; sym: xmax = max(|xmin|, xmax), xmin = -xmax only if xmin < 0
-// (quirk Q4); an all-zero range becomes [-1, 1]; scale = (xmax - xmin) / maxq in fp32;
-// zero = (maxq + 1) / 2 (sym) or round_half_even(-xmin / scale).
+// find_params from the raw minimum and maximum of the group's values: the SDK's GPTQ rule
+// (qf::quant::gptq_params_from_range, gptq.md §4), with the zero as a float and, with fp16_scales,
+// the scale rounded to what fp16 holds (never 0).
 inline ScaleZero params_from_range(float vmin, float vmax, const QuantizerConfig& cfg) {
-  const float maxq = static_cast<float>(cfg.maxq());
-  float xmin = std::min(vmin, 0.0f);
-  float xmax = std::max(vmax, 0.0f);
-  if (cfg.sym) {
-    xmax = std::max(std::fabs(xmin), xmax);
-    if (xmin < 0.0f) xmin = -xmax;
-  }
-  if (xmin == 0.0f && xmax == 0.0f) {
-    xmin = -1.0f;
-    xmax = 1.0f;
-  }
-  ScaleZero p;
-  p.scale = (xmax - xmin) / maxq;
-  p.zero = cfg.sym ? (maxq + 1.0f) / 2.0f : std::nearbyint(-xmin / p.scale);
-  if (cfg.fp16_scales) p.scale = round_scale_to_half(p.scale);
+  const qf::quant::GroupParams g = qf::quant::gptq_params_from_range(vmin, vmax, cfg.bits, cfg.sym);
+  ScaleZero p{g.scale, static_cast<float>(g.zero)};
+  if (cfg.fp16_scales) p.scale = qf::quant::round_scale_to_half(p.scale);
   return p;
 }
 
-// Integer code: clamp(round_half_even(x / s) + z, 0, maxq) (quant.py L6-10).
+// Integer code: clamp(round_half_even(x / s) + z, 0, maxq) (qf::quant::quantize_to_code).
 inline int32_t quantize_code(float x, const ScaleZero& p, int32_t maxq) {
-  const float q = std::nearbyint(x / p.scale) + p.zero;
-  return static_cast<int32_t>(std::min(std::max(q, 0.0f), static_cast<float>(maxq)));
+  return qf::quant::quantize_to_code(x, p.scale, p.zero, maxq);
 }
 
 // s * (q - z), in fp32 exactly as the reference's quantize() computes it.
-inline float dequantize_code(int32_t q, const ScaleZero& p) { return p.scale * (static_cast<float>(q) - p.zero); }
+inline float dequantize_code(int32_t q, const ScaleZero& p) { return qf::quant::dequantize_value(q, p.scale, p.zero); }
 
 // Per-row parameters over x [rows, k] (any float dtype): {scale fp32 [rows], zero fp32 [rows]}.
 std::pair<at::Tensor, at::Tensor> find_params(const at::Tensor& x, const QuantizerConfig& cfg);

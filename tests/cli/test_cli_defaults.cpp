@@ -72,7 +72,8 @@ TEST_CASE("quantize MODEL --gptq with no other flag runs offline on the bundled 
   fs::create_directories(data);
   const ScopedEnv env("QUANTFORGE_DATA_DIR", data.string());
   const fs::path model = copy_tiny_llama(work.path);
-  const fs::path bundled = fs::path(QF_SOURCE_DIR) / "data" / "wikitext-2-raw" / "wiki.valid.raw";
+  // Found relative to the executable: the build tree mirrors <prefix>/share/quantforge/data.
+  const fs::path bundled = fs::path(QF_BINARY_DIR) / "share" / "quantforge" / "data" / "wikitext-2-raw" / "wiki.valid.raw";
 
   // The README's command; --threads changes nothing checked here, and one thread stays fast when ctest runs
   // tests side by side (the default calibration is ~8 TFLOP even on this model: about 90 s of one core).

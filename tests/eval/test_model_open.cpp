@@ -115,7 +115,9 @@ TEST_CASE("evaluation datasets: named ones are found or the error lists every pl
   fs::remove(empty / "wiki.test.raw");
 
   spec.dataset = "bundled";
-  const auto bundled = qf::eval::load_eval_text(spec);  // the source tree's data/ folder
+  // A test executable is not beside share/quantforge/data: point it at the source tree's copy.
+  spec.extra_search_dirs = {fs::path(QF_SOURCE_DIR) / "data"};
+  const auto bundled = qf::eval::load_eval_text(spec);
   CHECK(bundled.text.size() > 100000);
   CHECK_THAT(bundled.description, Catch::Contains("bundled public-domain text"));
 

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "quantforge/errors.hpp"
+#include "quantforge/half.hpp"  // float_to_half_bits for fp16 `scales`
 #include "quantforge/plugin.h"
 #include "quantforge/struct_copy.hpp"
 
@@ -104,29 +105,6 @@ class Tensor {
   DLDataType dtype_;
   std::vector<uint8_t> bytes_;
 };
-
-// IEEE half bits of a float (round half to even); used for fp16 `scales`.
-inline uint16_t float_to_half_bits(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  const uint32_t sign = (x >> 16) & 0x8000u;
-  const uint32_t abs = x & 0x7FFFFFFFu;
-  if (abs >= 0x7F800000u) return static_cast<uint16_t>(sign | 0x7C00u | (abs > 0x7F800000u ? 0x200u : 0u));
-  if (abs >= 0x477FF000u) return static_cast<uint16_t>(sign | 0x7C00u);  // rounds to infinity
-  if (abs < 0x38800000u) {                                               // half subnormal or zero
-    if (abs < 0x33000000u) return static_cast<uint16_t>(sign);
-    const uint32_t mant = (abs & 0x7FFFFFu) | 0x800000u;
-    const int shift = 113 - static_cast<int>(abs >> 23) + 13;
-    uint32_t h = mant >> shift;
-    const uint32_t rem = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
-    if (rem > half || (rem == half && (h & 1u))) ++h;
-    return static_cast<uint16_t>(sign | h);
-  }
-  uint32_t h = ((abs - 0x38000000u) >> 13);
-  const uint32_t rem = abs & 0x1FFFu;
-  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;
-  return static_cast<uint16_t>(sign | h);
-}
 
 // A borrowed fp32 [rows, cols] row-major matrix owned by the host.
 struct MatrixView {

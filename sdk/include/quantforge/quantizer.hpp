@@ -1,4 +1,5 @@
-// Scalar quantization formulas shared by the methods (header-only, no dependencies).
+// Scalar quantization formulas shared by the methods (header-only, no dependencies beyond the SDK):
+// the one copy of each rule; the GPTQ plugin and the RTN example use these.
 // gptq_*: the GPTQ reference Quantizer (gptq.md §4), also used for plain RTN.
 // awq_*:  AutoAWQ's pseudo_quantize_tensor with zero point (awq.md §5).
 // require_*: input checks every method should run before quantizing a weight.
@@ -10,6 +11,8 @@
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+
+#include "quantforge/half.hpp"
 
 namespace qf::quant {
 
@@ -23,29 +26,19 @@ inline int32_t max_code(int bits) { return (1 << bits) - 1; }
 // Round half to even, as torch.round does.
 inline float round_half_even(float x) { return std::nearbyint(x); }
 
-// Rounds a float to the nearest IEEE half and back (round-half-even), so scales match what the
-// fp16 `scales` tensor will hold.
-inline float round_to_half(float x) {
-  if (!std::isfinite(x) || x == 0.0f) return x;
-  const float ax = std::fabs(x);
-  if (ax >= 65520.0f) return std::copysign(INFINITY, x);
-  int e = 0;
-  std::frexp(ax, &e);  // ax = m * 2^e, m in [0.5, 1)
-  // Half has 11 significant bits for normals (e >= -13); subnormals share the 2^-24 grid.
-  const int exp_of_ulp = std::max(e - 11, -24);
-  const float ulp = std::ldexp(1.0f, exp_of_ulp);
-  return std::copysign(std::nearbyint(ax / ulp) * ulp, x);
-}
+// fp16 rounding lives in half.hpp; these names are part of this header's API.
+using qf::sdk::kHalfMax;
+using qf::sdk::round_scale_to_half;
+using qf::sdk::round_to_half;
 
-// GPTQ find_params over one group x[0..n): range always contains 0; symmetric keeps the zero at
-// (maxq + 1) / 2; an all-zero group gets [-1, 1].
-inline GroupParams gptq_find_params(const float* x, int64_t n, int bits, bool sym) {
+// GPTQ find_params from the raw minimum and maximum of a group (gptq.md §4, quant.py L55-76): the
+// range is widened to contain 0; symmetric: xmax = max(|xmin|, xmax) and xmin = -xmax only if
+// xmin < 0, zero = (maxq + 1) / 2; an all-zero range becomes [-1, 1]; scale = (xmax - xmin) / maxq
+// in fp32; asymmetric zero = round_half_even(-xmin / scale).
+inline GroupParams gptq_params_from_range(float vmin, float vmax, int bits, bool sym) {
   const int32_t maxq = max_code(bits);
-  float xmin = 0.0f, xmax = 0.0f;
-  for (int64_t j = 0; j < n; ++j) {
-    xmin = std::min(xmin, x[j]);
-    xmax = std::max(xmax, x[j]);
-  }
+  float xmin = std::min(vmin, 0.0f);
+  float xmax = std::max(vmax, 0.0f);
   if (sym) {
     xmax = std::max(std::fabs(xmin), xmax);
     if (xmin < 0) xmin = -xmax;
@@ -58,6 +51,16 @@ inline GroupParams gptq_find_params(const float* x, int64_t n, int bits, bool sy
   p.scale = (xmax - xmin) / static_cast<float>(maxq);
   p.zero = sym ? (maxq + 1) / 2 : static_cast<int32_t>(round_half_even(-xmin / p.scale));
   return p;
+}
+
+// GPTQ find_params over one group x[0..n).
+inline GroupParams gptq_find_params(const float* x, int64_t n, int bits, bool sym) {
+  float xmin = 0.0f, xmax = 0.0f;
+  for (int64_t j = 0; j < n; ++j) {
+    xmin = std::min(xmin, x[j]);
+    xmax = std::max(xmax, x[j]);
+  }
+  return gptq_params_from_range(xmin, xmax, bits, sym);
 }
 
 // AutoAWQ zero-point quantizer over one group: signed min/max (not widened to 0), scale clamped.
@@ -75,17 +78,23 @@ inline GroupParams awq_find_params(const float* x, int64_t n, int bits) {
   return p;
 }
 
-inline int32_t quantize_code(float x, const GroupParams& p, int bits) {
-  const float q = round_half_even(x / p.scale) + static_cast<float>(p.zero);
-  return static_cast<int32_t>(std::clamp(q, 0.0f, static_cast<float>(max_code(bits))));
+// Integer code: clamp(round_half_even(x / scale) + zero, 0, maxq) (GPTQ quant.py L6-10, AutoAWQ).
+// `zero` is an integer-valued float, as the references keep it.
+inline int32_t quantize_to_code(float x, float scale, float zero, int32_t maxq) {
+  const float q = round_half_even(x / scale) + zero;
+  return static_cast<int32_t>(std::clamp(q, 0.0f, static_cast<float>(maxq)));
 }
+
+inline int32_t quantize_code(float x, const GroupParams& p, int bits) {
+  return quantize_to_code(x, p.scale, static_cast<float>(p.zero), max_code(bits));
+}
+
+// scale * (q - zero) in fp32, what a loader computes (q - zero is exact in float).
+inline float dequantize_value(int32_t q, float scale, float zero) { return scale * (static_cast<float>(q) - zero); }
 
 inline float dequantize_code(int32_t q, const GroupParams& p) {
-  return p.scale * static_cast<float>(q - p.zero);
+  return dequantize_value(q, p.scale, static_cast<float>(p.zero));
 }
-
-// The largest finite fp16 value: what a checkpoint's fp16 `scales` can hold at most.
-constexpr float kHalfMax = 65504.0f;
 
 // A position in a row-major [rows, cols] weight.
 struct WeightPosition {
