@@ -6,10 +6,9 @@
 # Env: JOBS (default 2), QF_ASAN_BUILD_DIR (default build-asan).
 #
 # Runtime options (tests/README.md explains them):
-#   ASan:  halt_on_error=1; leaks are checked (detect_leaks=1) with tests/sanitizers/lsan.supp, which
-#          names LibTorch's and OpenBLAS's own allocations that live until exit (thread pools, kernel
-#          registries, per-thread buffers) and nothing of ours; allocator_may_return_null=1 because a
-#          test asks LibTorch for 4 PiB on purpose and checks the out-of-memory message.
+#   ASan:  halt_on_error=1; leaks are checked (detect_leaks=1) with tests/sanitizers/lsan.supp (empty
+#          so far; for LibTorch's own process-lifetime allocations only); allocator_may_return_null=1
+#          because a test asks LibTorch for 4 PiB on purpose and checks the out-of-memory message.
 #   UBSan: halt_on_error=1 with a stack trace; tests/sanitizers/ubsan.supp lists what is suppressed.
 set -eu
 cd "$(dirname "$0")/.."
