@@ -16,24 +16,17 @@
 #include "pipeline/quantize.hpp"
 #include "recipe/recipe.hpp"
 #include "safetensors/reader.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
+// A copy of the bundled model (top-level files) in a folder of its own.
 struct TempModel {
-  fs::path root;
-  fs::path dir;
-  TempModel() {
-    std::string pattern = (fs::temp_directory_path() / "qf_abi_XXXXXX").string();
-    root = ::mkdtemp(pattern.data());
-    dir = root / "tiny-llama";
-    fs::copy(fs::path(QF_TEST_DATA_DIR) / "models" / "tiny-llama", dir);
-  }
-  ~TempModel() {
-    std::error_code ec;
-    fs::remove_all(root, ec);
-  }
+  qf::test::TempDir root{"abi"};
+  fs::path dir = root / "tiny-llama";
+  TempModel() { fs::copy(fs::path(QF_TEST_DATA_DIR) / "models" / "tiny-llama", dir); }
 };
 
 qf::host::PluginRegistry registry_with_fixtures() {

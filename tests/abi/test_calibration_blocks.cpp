@@ -11,15 +11,14 @@
 #include "pipeline/quantize.hpp"
 #include "recipe/recipe.hpp"
 #include "safetensors/reader.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string awq_with_blocks(int64_t blocks, int64_t seqlen, fs::path* out_dir, fs::path* root) {
-  std::string pattern = (fs::temp_directory_path() / "qf_awq_blocks_XXXXXX").string();
-  *root = ::mkdtemp(pattern.data());
-  const fs::path model = *root / "tiny-llama";
+std::string awq_with_blocks(int64_t blocks, int64_t seqlen, fs::path* out_dir, const qf::test::TempDir& root) {
+  const fs::path model = root / "tiny-llama";
   fs::copy(fs::path(QF_TEST_DATA_DIR) / "models" / "tiny-llama", model);
   const std::string text = "[method]\nplugin = \"awq\"\n[method.options]\nn_grid = 4\n[calibration]\ndataset = \"" +
                            std::string(QF_TEST_DATA_DIR) + "/text/heldout.txt\"\nnum_samples = " +
@@ -50,8 +49,9 @@ std::string awq_with_blocks(int64_t blocks, int64_t seqlen, fs::path* out_dir, f
 
 TEST_CASE("AWQ calibrates on block lengths that do not divide its old 8192-token chunks", "[abi][awq]") {
   // 32 x 384 = 12288 tokens: a multiple of 512 but 8192 is not a multiple of 384.
-  fs::path out, root;
-  const std::string log = awq_with_blocks(32, 384, &out, &root);
+  const qf::test::TempDir root("awq_blocks");
+  fs::path out;
+  const std::string log = awq_with_blocks(32, 384, &out, root);
   CHECK_THAT(log, Catch::Contains("awq: calibrating on 32 blocks of 384 tokens"));
   const auto ckpt = qf::st::Checkpoint::open(out);
   for (const char* linear : {"self_attn.q_proj", "self_attn.o_proj", "mlp.down_proj"})
@@ -62,5 +62,4 @@ TEST_CASE("AWQ calibrates on block lengths that do not divide its old 8192-token
       CHECK(ckpt.contains(prefix + ".scales"));
       CHECK_FALSE(ckpt.contains(prefix + ".weight"));
     }
-  fs::remove_all(root);
 }

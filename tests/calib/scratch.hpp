@@ -1,36 +1,21 @@
 #pragma once
-// Temp folders and file writers (plain, zstd, gzip) for the calibration tests.
+// Temp folders (the shared TempDir) and file writers (plain, zstd, gzip) for the calibration tests.
 #include <zlib.h>
 #include <zstd.h>
 
-#include <atomic>
+#include "support/temp_dir.hpp"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 namespace qf_calib_test {
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path = fs::temp_directory_path() /
-           ("qf_calib_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
+using qf::test::TempDir;  // tests/support/temp_dir.hpp
 
 // Restores an environment variable (set or unset) when the test ends.
 struct EnvGuard {

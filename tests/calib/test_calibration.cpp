@@ -108,9 +108,9 @@ TEST_CASE("wikitext2 is the train split only; wikitext2-valid the validation spl
   const qf_calib_test::EnvGuard env_guard("QUANTFORGE_DATA_DIR");
   ::unsetenv("QUANTFORGE_DATA_DIR");
   const std::string valid = wiki_like(60);
-  qf_calib_test::write_file(t.path / "wikitext-2-raw" / "wiki.valid.raw", valid);
+  qf_calib_test::write_file(t.path() / "wikitext-2-raw" / "wiki.valid.raw", valid);
   CalibrationSpec spec = spec_for("wikitext2", 8, 64);
-  spec.dataset_path = t.path.string();
+  spec.dataset_path = t.path().string();
   spec.seed = 3;
 
   // Only a validation split: "wikitext2" is not found, as a DatasetNotFound that says what was
@@ -122,14 +122,14 @@ TEST_CASE("wikitext2 is the train split only; wikitext2-valid the validation spl
     CHECK(e.dataset() == "wikitext2");
     CHECK(e.file_names() == std::vector<std::string>{"wiki.train.raw", "wikitext-2-raw/wiki.train.raw"});
     REQUIRE_FALSE(e.dirs().empty());
-    CHECK(e.dirs().front() == t.path);
+    CHECK(e.dirs().front() == t.path());
     CHECK(contains(e.what(), "calibration dataset \"wikitext2\" not found"));
     CHECK(contains(e.what(), "is --dataset wikitext2-valid"));
   }
 
   spec.dataset = "wikitext2-valid";
   const auto set = load_calibration(spec, tiny());
-  CHECK(set.source == t.path / "wikitext-2-raw" / "wiki.valid.raw");
+  CHECK(set.source == t.path() / "wikitext-2-raw" / "wiki.valid.raw");
   CHECK(set.protocol == "gptq");
   CHECK(contains(set.description, "wikitext2 (GPTQ paper protocol)"));
   CHECK(contains(set.description, "validation split; the reference calibrates on the train split"));
@@ -146,12 +146,12 @@ TEST_CASE("wikitext2 is the train split only; wikitext2-valid the validation spl
 
   // With a train split in the folder, "wikitext2" uses it (and "wikitext2-valid" still the validation split).
   const std::string train = wiki_like(80);
-  qf_calib_test::write_file(t.path / "wiki.train.raw", train);
+  qf_calib_test::write_file(t.path() / "wiki.train.raw", train);
   spec.protocol = "auto";
-  CHECK(load_calibration(spec, tiny()).source == t.path / "wikitext-2-raw" / "wiki.valid.raw");
+  CHECK(load_calibration(spec, tiny()).source == t.path() / "wikitext-2-raw" / "wiki.valid.raw");
   spec.dataset = "wikitext2";
   const auto tr = load_calibration(spec, tiny());
-  CHECK(tr.source == t.path / "wiki.train.raw");
+  CHECK(tr.source == t.path() / "wiki.train.raw");
   CHECK(contains(tr.description, "train split, as the reference"));
   CHECK(tr.blocks == sample_windows(tiny().encode(join_rows(wikitext_rows(train), "\n\n"), true), 8, 64, 3, "x"));
 
@@ -165,7 +165,7 @@ TEST_CASE("bundled WikiText-2 validation split: found in the data folder and sam
   REQUIRE(fs::file_size(bundled) == 1146846);  // the official file, unmodified (data/wikitext-2-raw/README.md)
   TempDir empty;
   const qf_calib_test::EnvGuard env_guard("QUANTFORGE_DATA_DIR");
-  ::setenv("QUANTFORGE_DATA_DIR", empty.path.c_str(), 1);
+  ::setenv("QUANTFORGE_DATA_DIR", empty.path().c_str(), 1);
   CalibrationSpec spec = spec_for("wikitext2-valid", 4, 2048);
   spec.extra_search_dirs = {fs::path(QF_SOURCE_DIR) / "data"};
   const auto set = load_calibration(spec, tiny());
@@ -183,32 +183,32 @@ TEST_CASE("bundled WikiText-2 validation split: found in the data folder and sam
 TEST_CASE("named dataset not found: error lists every place looked", "[calib][dataset]") {
   TempDir t;
   const qf_calib_test::EnvGuard env_guard("QUANTFORGE_DATA_DIR");
-  ::setenv("QUANTFORGE_DATA_DIR", (t.path / "env").c_str(), 1);
+  ::setenv("QUANTFORGE_DATA_DIR", (t.path() / "env").c_str(), 1);
   CalibrationSpec spec = spec_for("wikitext2", 1, 16);
-  spec.dataset_path = (t.path / "explicit").string();
-  spec.extra_search_dirs = {t.path / "bundled"};
+  spec.dataset_path = (t.path() / "explicit").string();
+  spec.extra_search_dirs = {t.path() / "bundled"};
   const std::string e = error_of([&] { load_calibration(spec, tiny()); });
   CHECK(contains(e, "calibration dataset \"wikitext2\" not found"));
   for (const char* dir : {"explicit", "env", "bundled"}) {
-    CHECK(contains(e, (t.path / dir / "wiki.train.raw").string()));
-    CHECK(contains(e, (t.path / dir / "wikitext-2-raw" / "wiki.train.raw").string()));
+    CHECK(contains(e, (t.path() / dir / "wiki.train.raw").string()));
+    CHECK(contains(e, (t.path() / dir / "wikitext-2-raw" / "wiki.train.raw").string()));
   }
   CHECK(contains(e, "share/quantforge/data/wiki.train.raw"));
   CHECK_FALSE(contains(e, "wiki.valid.raw"));
   spec.dataset = "wikitext2-valid";
   const std::string ev = error_of([&] { load_calibration(spec, tiny()); });
   CHECK(contains(ev, "calibration dataset \"wikitext2-valid\" not found"));
-  CHECK(contains(ev, (t.path / "bundled" / "wikitext-2-raw" / "wiki.valid.raw").string()));
+  CHECK(contains(ev, (t.path() / "bundled" / "wikitext-2-raw" / "wiki.valid.raw").string()));
   spec.dataset = "pileval";
   const std::string ep = error_of([&] { load_calibration(spec, tiny()); });
-  CHECK(contains(ep, (t.path / "env" / "val.jsonl.zst").string()));
-  CHECK(contains(ep, (t.path / "bundled" / "pile-val-backup" / "pile-val*.jsonl").string()));
+  CHECK(contains(ep, (t.path() / "env" / "val.jsonl.zst").string()));
+  CHECK(contains(ep, (t.path() / "bundled" / "pile-val-backup" / "pile-val*.jsonl").string()));
   spec.dataset = "c4";
   CHECK(contains(error_of([&] { load_calibration(spec, tiny()); }),
-                 (t.path / "explicit" / "c4-train.00000-of-01024.json.gz").string()));
+                 (t.path() / "explicit" / "c4-train.00000-of-01024.json.gz").string()));
   spec.dataset = "bundled";
   CHECK(contains(error_of([&] { load_calibration(spec, tiny()); }),
-                 (t.path / "bundled" / "calibration" / "public-domain.txt").string()));
+                 (t.path() / "bundled" / "calibration" / "public-domain.txt").string()));
   CHECK_THROWS_AS(load_calibration(spec, tiny()), DatasetNotFound);
   ::unsetenv("QUANTFORGE_DATA_DIR");
 
@@ -221,7 +221,7 @@ TEST_CASE("named dataset not found: error lists every place looked", "[calib][da
     FAIL("an unknown dataset name is not a DatasetNotFound");
   } catch (const qf::Error&) {
   }
-  spec.dataset = (t.path / "nope.txt").string();
+  spec.dataset = (t.path() / "nope.txt").string();
   CHECK(contains(error_of([&] { load_calibration(spec, tiny()); }), "calibration file not found"));
   CHECK_THROWS_AS(load_calibration(spec, tiny()), DatasetNotFound);
 }
@@ -229,7 +229,7 @@ TEST_CASE("named dataset not found: error lists every place looked", "[calib][da
 TEST_CASE("plain .txt: whole text, GPTQ windows; too short is a clear error", "[calib][dataset]") {
   TempDir t;
   const std::string text = wiki_like(30);
-  const auto p = qf_calib_test::write_file(t.path / "mine.txt", text);
+  const auto p = qf_calib_test::write_file(t.path() / "mine.txt", text);
   const auto set = load_calibration(spec_for(p.string(), 5, 32), tiny());
   CHECK(set.blocks == sample_windows(tiny().encode(text, true), 5, 32, 0, "x"));
   CHECK(contains(set.description, "text file"));
@@ -251,9 +251,9 @@ TEST_CASE("JSON lines with a field: .jsonl, .jsonl.zst and .json.gz agree", "[ca
     rows.push_back("Record " + std::to_string(i) + ": the quick brown fox jumps over the lazy dog.");
     content += json_line("body", rows.back());
   }
-  const auto plain = qf_calib_test::write_file(t.path / "d.jsonl", content);
-  const auto zst = qf_calib_test::write_zstd(t.path / "d.jsonl.zst", content);
-  const auto gz = qf_calib_test::write_gzip(t.path / "d.json.gz", content);
+  const auto plain = qf_calib_test::write_file(t.path() / "d.jsonl", content);
+  const auto zst = qf_calib_test::write_zstd(t.path() / "d.jsonl.zst", content);
+  const auto gz = qf_calib_test::write_gzip(t.path() / "d.json.gz", content);
   CalibrationSpec spec = spec_for(plain.string(), 6, 48);
   spec.text_field = "body";
   const auto a = load_calibration(spec, tiny());
@@ -289,14 +289,14 @@ TEST_CASE("pileval (AutoAWQ protocol): shuffle, strip, BOS counted, skip > seqle
   std::string content;
   for (const auto& d : docs) content += json_line("text", d);
   TempDir t;
-  qf_calib_test::write_zstd(t.path / "pile-val-backup" / "val.jsonl.zst", content);
-  qf_calib_test::write_file(t.path / "other" / "val.jsonl", "{\"text\": \"not me\"}\n");
+  qf_calib_test::write_zstd(t.path() / "pile-val-backup" / "val.jsonl.zst", content);
+  qf_calib_test::write_file(t.path() / "other" / "val.jsonl", "{\"text\": \"not me\"}\n");
 
   CalibrationSpec spec = spec_for("pileval", 20, seqlen);
   spec.seed = 42;  // AutoAWQ's shuffle seed, as the awq recipe sets it
-  spec.extra_search_dirs = {t.path, t.path / "other"};  // folder order: t.path first (pile-val-backup/ subfolder)
+  spec.extra_search_dirs = {t.path(), t.path() / "other"};  // folder order: t.path() first (pile-val-backup/ subfolder)
   const auto set = load_calibration(spec, tok);
-  CHECK(set.source == t.path / "pile-val-backup" / "val.jsonl.zst");
+  CHECK(set.source == t.path() / "pile-val-backup" / "val.jsonl.zst");
   CHECK(set.protocol == "awq");
 
   // Expected, following AutoAWQ's get_calib_dataset step by step (docs/awq.md#calibration).
@@ -347,7 +347,7 @@ TEST_CASE("pileval (AutoAWQ protocol): shuffle, strip, BOS counted, skip > seqle
     CHECK(blocks[0] == tok.encode(py_strip(docs[7]), true));
   }
   // Plain .jsonl path with protocol awq: same order and blocks.
-  CalibrationSpec plain = spec_for((t.path / "plain.jsonl").string(), 20, seqlen);
+  CalibrationSpec plain = spec_for((t.path() / "plain.jsonl").string(), 20, seqlen);
   qf_calib_test::write_file(plain.dataset, content);
   plain.protocol = "awq";
   plain.seed = 42;
@@ -368,9 +368,9 @@ TEST_CASE("c4 (IST/optimum protocol) from json.gz: documents >= seqlen, one wind
   std::string content;
   for (const auto& d : docs) content += json_line("text", d);
   TempDir t;
-  qf_calib_test::write_gzip(t.path / "c4" / "c4-train.00000-of-01024.json.gz", content);
+  qf_calib_test::write_gzip(t.path() / "c4" / "c4-train.00000-of-01024.json.gz", content);
   CalibrationSpec spec = spec_for("c4", 6, 100);
-  spec.dataset_path = t.path.string();
+  spec.dataset_path = t.path().string();
   spec.seed = 0;
   const auto set = load_calibration(spec, tok);
   CHECK(set.protocol == "c4");
@@ -422,9 +422,10 @@ TEST_CASE("AutoAWQ protocol on a large file: records are read in shuffled order 
     content += json_line("text", docs.back());
   }
   TempDir t;
-  const auto p = qf_calib_test::write_gzip(t.path / "big.jsonl.gz", content);
+  const auto p = qf_calib_test::write_gzip(t.path() / "big.jsonl.gz", content);
   CalibrationSpec spec = spec_for(p.string(), 20, 6);
   spec.protocol = "awq";
+  spec.seed = 42;  // AutoAWQ's shuffle seed, as the awq recipe sets it
   const auto set = load_calibration(spec, tok);
   const auto perm = numpy_permutation(42, 3000);
   std::vector<int32_t> cat;

@@ -39,9 +39,9 @@ std::string big_jsonl(int n) {
 TEST_CASE("readers: plain, zstd and gzip give the same lines", "[calib][io]") {
   TempDir t;
   const std::string payload = big_jsonl(30000);  // ~2.6 MB
-  const auto plain = qf_calib_test::write_file(t.path / "a.jsonl", payload);
-  const auto zst = qf_calib_test::write_zstd(t.path / "a.jsonl.zst", payload);
-  const auto gz = qf_calib_test::write_gzip(t.path / "a.json.gz", payload);
+  const auto plain = qf_calib_test::write_file(t.path() / "a.jsonl", payload);
+  const auto zst = qf_calib_test::write_zstd(t.path() / "a.jsonl.zst", payload);
+  const auto gz = qf_calib_test::write_gzip(t.path() / "a.json.gz", payload);
   CHECK(read_all(plain) == payload);
   CHECK(read_all(zst) == payload);
   CHECK(read_all(gz) == payload);
@@ -64,31 +64,31 @@ TEST_CASE("readers: plain, zstd and gzip give the same lines", "[calib][io]") {
 
 TEST_CASE("readers: concatenated zstd frames, truncated files, last line without newline", "[calib][io]") {
   TempDir t;
-  const auto a = qf_calib_test::write_zstd(t.path / "a.zst", "one\ntwo\n");
-  const auto b = qf_calib_test::write_zstd(t.path / "b.zst", "three");
-  const fs::path both = t.path / "both.jsonl.zst";
+  const auto a = qf_calib_test::write_zstd(t.path() / "a.zst", "one\ntwo\n");
+  const auto b = qf_calib_test::write_zstd(t.path() / "b.zst", "three");
+  const fs::path both = t.path() / "both.jsonl.zst";
   {
     std::ifstream fa(a, std::ios::binary), fb(b, std::ios::binary);
     std::string ca((std::istreambuf_iterator<char>(fa)), {}), cb((std::istreambuf_iterator<char>(fb)), {});
     qf_calib_test::write_file(both, ca + cb);
-    qf_calib_test::write_file(t.path / "cut.zst", ca.substr(0, ca.size() - 3));
+    qf_calib_test::write_file(t.path() / "cut.zst", ca.substr(0, ca.size() - 3));
   }
   CHECK(lines_of(both) == std::vector<std::string>{"one", "two", "three"});
-  CHECK_THROWS_AS(read_all(t.path / "cut.zst"), qf::Error);
+  CHECK_THROWS_AS(read_all(t.path() / "cut.zst"), qf::Error);
   // Truncated gzip.
-  const auto gz = qf_calib_test::write_gzip(t.path / "x.gz", big_jsonl(2000));
+  const auto gz = qf_calib_test::write_gzip(t.path() / "x.gz", big_jsonl(2000));
   {
     std::ifstream f(gz, std::ios::binary);
     std::string c((std::istreambuf_iterator<char>(f)), {});
-    qf_calib_test::write_file(t.path / "cut.gz", c.substr(0, c.size() / 2));
+    qf_calib_test::write_file(t.path() / "cut.gz", c.substr(0, c.size() / 2));
   }
-  CHECK_THROWS_AS(read_all(t.path / "cut.gz"), qf::Error);
-  CHECK_THROWS_AS(read_all(t.path / "missing.txt"), qf::Error);
+  CHECK_THROWS_AS(read_all(t.path() / "cut.gz"), qf::Error);
+  CHECK_THROWS_AS(read_all(t.path() / "missing.txt"), qf::Error);
 }
 
 TEST_CASE("records: blank lines are not records; errors name file, record and field", "[calib][io]") {
   TempDir t;
-  const auto p = qf_calib_test::write_file(t.path / "r.jsonl", "{\"text\": \"a\"}\n\n  \n{\"body\": \"b\"}\n[1]\n");
+  const auto p = qf_calib_test::write_file(t.path() / "r.jsonl", "{\"text\": \"a\"}\n\n  \n{\"body\": \"b\"}\n[1]\n");
   CHECK(count_records(p) == 3);
   std::vector<std::string> lines;
   for_each_record_line(p, [&](int64_t, std::string_view l) {
@@ -138,16 +138,16 @@ TEST_CASE("data search folders: explicit, environment, exe prefix, extra; in tha
   CHECK(none.size() == 1);  // only the exe prefix
 
   TempDir t;
-  qf_calib_test::write_file(t.path / "b" / "pile" / "pile-val-00.jsonl.zst", "x");
-  qf_calib_test::write_file(t.path / "b" / "val.jsonl", "x");
+  qf_calib_test::write_file(t.path() / "b" / "pile" / "pile-val-00.jsonl.zst", "x");
+  qf_calib_test::write_file(t.path() / "b" / "val.jsonl", "x");
   std::vector<fs::path> looked;
   // Folder-major: the first folder wins; within a folder, patterns in order.
-  const auto found = find_glob_in_dirs({t.path / "a", t.path / "b"}, {"val.jsonl.zst", "pile/pile-val*.jsonl.zst",
+  const auto found = find_glob_in_dirs({t.path() / "a", t.path() / "b"}, {"val.jsonl.zst", "pile/pile-val*.jsonl.zst",
                                                                         "val.jsonl"},
                                        looked);
-  CHECK(found == t.path / "b" / "pile" / "pile-val-00.jsonl.zst");
+  CHECK(found == t.path() / "b" / "pile" / "pile-val-00.jsonl.zst");
   CHECK(looked.size() == 5);
   looked.clear();
-  CHECK(find_in_dirs({t.path / "a"}, {"val.jsonl"}, looked).empty());
-  CHECK(looked == std::vector<fs::path>{t.path / "a" / "val.jsonl"});
+  CHECK(find_in_dirs({t.path() / "a"}, {"val.jsonl"}, looked).empty());
+  CHECK(looked == std::vector<fs::path>{t.path() / "a" / "val.jsonl"});
 }

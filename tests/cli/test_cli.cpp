@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "shell_run.hpp"
+#include "support/temp_dir.hpp"
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -21,27 +22,11 @@ Result run(const std::string& args) {
   return qf::test::run_shell(std::string(QF_BINARY_DIR) + "/bin/quantforge " + args);
 }
 
-// A fresh folder per test, removed at the end.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("qf_cli_test_" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path / name, std::ios::binary) << text;
-    return (path / name).string();
-  }
-};
+using qf::test::TempDir;
 
 // A copy of the bundled tiny model inside `dir`.
 fs::path tiny_model(const TempDir& dir) {
-  const fs::path model = dir.path / "tiny-llama";
+  const fs::path model = dir / "tiny-llama";
   fs::copy(std::string(QF_TEST_DATA_DIR) + "/models/tiny-llama", model, fs::copy_options::recursive);
   return model;
 }
@@ -101,8 +86,8 @@ TEST_CASE("recipe show resolves overrides onto the method's option names", "[cli
 }
 
 TEST_CASE("quantize on a copy of the bundled model; bad inputs fail cleanly", "[cli]") {
-  const fs::path dir = fs::temp_directory_path() / "qf_cli_tiny_llama";
-  fs::remove_all(dir);
+  const TempDir tmp("cli_tiny_llama");
+  const fs::path dir = tmp / "tiny-llama";
   fs::copy(std::string(QF_TEST_DATA_DIR) + "/models/tiny-llama", dir, fs::copy_options::recursive);
   auto r = run("quantize " + dir.string() + " --recipe rtn --bits 8 --threads 1");
   CHECK(r.code == 0);
@@ -120,12 +105,11 @@ TEST_CASE("quantize on a copy of the bundled model; bad inputs fail cleanly", "[
   r = run("quantize /nonexistent/model --recipe rtn");
   CHECK(r.code == 1);
   CHECK_THAT(r.output, Catch::Contains("model folder not found"));
-  fs::remove_all(dir);
 }
 
 TEST_CASE("--quant_config: unknown keys are an error, other tools' keys a warning", "[cli][quant_config]") {
   TempDir dir;
-  const std::string typo = dir.write("typo.json", R"({"bits": 8, "group_sise": 64})");
+  const std::string typo = dir.write("typo.json", R"({"bits": 8, "group_sise": 64})").string();
   auto r = run("recipe show --recipe rtn --quant_config " + typo);
   CHECK(r.code == 1);
   CHECK_THAT(r.output, Catch::Contains("quantforge: error: " + typo +
@@ -134,7 +118,7 @@ TEST_CASE("--quant_config: unknown keys are an error, other tools' keys a warnin
   CHECK_THAT(r.output, !Catch::Contains("[method]"));  // no recipe printed
 
   const std::string gptq = dir.write("quantize_config.json", R"({"bits": 8, "group_size": 64, "damp_percent": 0.01,
-    "desc_act": false, "sym": true, "true_sequential": true, "model_name_or_path": null, "quant_method": "gptq"})");
+    "desc_act": false, "sym": true, "true_sequential": true, "model_name_or_path": null, "quant_method": "gptq"})").string();
   r = run("recipe show --recipe rtn --quant_config " + gptq);
   CHECK(r.code == 0);
   CHECK_THAT(r.output, Catch::Contains("group_size = 64") && Catch::Contains("quantize_config.json: group_size") &&
@@ -144,7 +128,7 @@ TEST_CASE("--quant_config: unknown keys are an error, other tools' keys a warnin
                                        ": keys method 'rtn' does not read, ignored: damp_percent, desc_act, "
                                        "quant_method, true_sequential, model_name_or_path (null)"));
 
-  const std::string nothing = dir.write("nothing.json", R"({"quant_method": "awq"})");
+  const std::string nothing = dir.write("nothing.json", R"({"quant_method": "awq"})").string();
   r = run("recipe show --recipe rtn --quant_config " + nothing);
   CHECK(r.code == 1);
   CHECK_THAT(r.output, Catch::Contains(nothing + ": no quant_config key sets an option of method 'rtn' (not read: "
@@ -154,13 +138,13 @@ TEST_CASE("--quant_config: unknown keys are an error, other tools' keys a warnin
 TEST_CASE("--threads below 0 is a usage error for quantize and eval, before anything is written", "[cli][threads]") {
   TempDir dir;
   const fs::path model = tiny_model(dir);
-  const auto before = snapshot(dir.path);
+  const auto before = snapshot(dir.path());
   for (const std::string threads : {"--threads=-3", "--threads -1"}) {
     auto r = run("quantize " + model.string() + " --recipe rtn " + threads);
     CHECK(r.code == 2);
     CHECK_THAT(r.output, Catch::Contains("quantforge: --threads must be 0 (use all cores) or a positive number of "
                                          "threads, got -"));
-    CHECK(snapshot(dir.path) == before);
+    CHECK(snapshot(dir.path()) == before);
     r = run("eval " + model.string() + " --max-windows 1 --seqlen 16 " + threads);
     CHECK(r.code == 2);
     CHECK_THAT(r.output, Catch::Contains("--threads must be 0 (use all cores) or a positive number of threads"));
@@ -187,9 +171,9 @@ TEST_CASE("a broken library in a plugin folder does not take the others down", "
   std::mt19937 gen(11);
   for (auto& c : random_bytes) c = static_cast<char>(gen() & 0xff);
   random_bytes[0] = 'Q';  // never the ELF magic
-  const std::string garbage = dir.write("libgarbage_plugin.so", random_bytes);
-  const std::string empty = dir.write("libempty_plugin.so", "");
-  const std::string plugin_dir = " --plugin-dir " + dir.path.string();
+  const std::string garbage = dir.write("libgarbage_plugin.so", random_bytes).string();
+  const std::string empty = dir.write("libempty_plugin.so", "").string();
+  const std::string plugin_dir = " --plugin-dir " + dir.string();
 
   auto r = run("plugins list" + plugin_dir);
   CHECK(r.code == 0);
@@ -211,16 +195,16 @@ TEST_CASE("a broken library in a plugin folder does not take the others down", "
 
   // Unless the broken library is the one a command needs: then that is the error.
   const std::string recipe = dir.write("garbage.toml", "[method]\nplugin = \"garbage\"\n[[formats]]\n"
-                                                       "plugin = \"safetensors_writer\"\n");
+                                                       "plugin = \"safetensors_writer\"\n").string();
   const std::string needed = "quantforge: error: plugin 'garbage' is not available: its library failed to load: " +
                              garbage + ": not a shared library (invalid ELF header)";
   r = run("plugins describe garbage" + plugin_dir);
   CHECK(r.code == 1);
   CHECK_THAT(r.output, Catch::Contains(needed));
   const fs::path model = tiny_model(dir);
-  const auto before = snapshot(dir.path);
+  const auto before = snapshot(dir.path());
   r = run("quantize " + model.string() + " --recipe " + recipe + plugin_dir);
   CHECK(r.code == 1);
   CHECK_THAT(r.output, Catch::Contains(needed));
-  CHECK(snapshot(dir.path) == before);
+  CHECK(snapshot(dir.path()) == before);
 }

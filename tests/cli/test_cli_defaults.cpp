@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "shell_run.hpp"
-#include <atomic>
+#include "support/temp_dir.hpp"
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -11,7 +11,6 @@
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -36,23 +35,7 @@ size_t count_of(const std::string& s, const std::string& part) {
   return n;
 }
 
-// A fresh folder per test, removed at the end.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag) {
-    static std::atomic<int> counter{0};
-    path = fs::temp_directory_path() /
-           ("qf_cli_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
+using qf::test::TempDir;
 
 using qf::test::ScopedEnv;
 
@@ -68,10 +51,10 @@ TEST_CASE("quantize MODEL --gptq with no other flag runs offline on the bundled 
           "[cli][gptq][calibration]") {
   TempDir work("gptq_default");
   // An empty data folder first in the search: no wiki.train.raw may be found by accident.
-  const fs::path data = work.path / "data";
+  const fs::path data = work.path() / "data";
   fs::create_directories(data);
   const ScopedEnv env("QUANTFORGE_DATA_DIR", data.string());
-  const fs::path model = copy_tiny_llama(work.path);
+  const fs::path model = copy_tiny_llama(work.path());
   // Found relative to the executable: the build tree mirrors <prefix>/share/quantforge/data.
   const fs::path bundled = fs::path(QF_BINARY_DIR) / "share" / "quantforge" / "data" / "wikitext-2-raw" / "wiki.valid.raw";
 
@@ -107,12 +90,12 @@ TEST_CASE("quantize MODEL --gptq with no other flag runs offline on the bundled 
 TEST_CASE("quantize --gptq uses wiki.train.raw when the user has it and then does not warn",
           "[cli][gptq][calibration]") {
   TempDir work("gptq_train");
-  const fs::path data = work.path / "data";
+  const fs::path data = work.path() / "data";
   fs::create_directories(data / "wikitext-2-raw");
   // Any text will do as a train split here: the check is which file is used.
   fs::copy_file(std::string(QF_TEST_DATA_DIR) + "/text/heldout.txt", data / "wikitext-2-raw" / "wiki.train.raw");
   const ScopedEnv env("QUANTFORGE_DATA_DIR", data.string());
-  const fs::path model = copy_tiny_llama(work.path);
+  const fs::path model = copy_tiny_llama(work.path());
   const auto r = run("quantize " + model.string() + " --gptq --num_samples 4 --seqlen 256 --threads 1");
   INFO(r.output);
   REQUIRE(r.code == 0);
@@ -126,13 +109,13 @@ TEST_CASE("quantize --gptq uses wiki.train.raw when the user has it and then doe
 
 TEST_CASE("a dataset named with --dataset is never replaced by the recipe's fallback", "[cli][gptq][calibration]") {
   TempDir work("gptq_named");
-  const ScopedEnv env("QUANTFORGE_DATA_DIR", work.path.string());
-  const fs::path model = copy_tiny_llama(work.path);
+  const ScopedEnv env("QUANTFORGE_DATA_DIR", work.path().string());
+  const fs::path model = copy_tiny_llama(work.path());
   const auto r = run("quantize " + model.string() + " --gptq --dataset wikitext2 --threads 1");
   INFO(r.output);
   CHECK(r.code == 1);
   CHECK_THAT(r.output, Catch::Contains("calibration dataset \"wikitext2\" not found") &&
-                           Catch::Contains((work.path / "wiki.train.raw").string()) &&
+                           Catch::Contains((work.path() / "wiki.train.raw").string()) &&
                            Catch::Contains("is --dataset wikitext2-valid"));
   CHECK_THAT(r.output, !Catch::Contains("fallback_dataset"));
   CHECK_FALSE(fs::exists(model / "GPTQ_8bit_CPU" / "model.safetensors"));

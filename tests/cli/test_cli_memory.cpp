@@ -4,15 +4,14 @@
 // An allocation that fails anyway (here: under an address-space limit, so nothing is ever touched)
 // gives the same figures instead of a LibTorch backtrace.
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
 #include "shell_run.hpp"
+#include "support/temp_dir.hpp"
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <random>
 #include <string>
 
 namespace fs = std::filesystem;
@@ -25,10 +24,9 @@ Result run(const std::string& env_and_args) { return qf::test::run_shell("QUANTF
 
 const std::string kExe = std::string(QF_BINARY_DIR) + "/bin/quantforge";
 
-fs::path copy_of_tiny_llama() {
-  std::random_device rd;
-  const fs::path dir = fs::temp_directory_path() / ("qf_cli_memory_" + std::to_string(::getpid()) + "_" +
-                                                    std::to_string(rd()) + std::to_string(rd()));
+// A copy of the bundled model in `tmp`; the runs' logs go beside it.
+fs::path copy_of_tiny_llama(const qf::test::TempDir& tmp) {
+  const fs::path dir = tmp / "tiny-llama";
   fs::copy(std::string(QF_TEST_DATA_DIR) + "/models/tiny-llama", dir, fs::copy_options::recursive);
   return dir;
 }
@@ -46,7 +44,8 @@ std::map<std::string, std::pair<uintmax_t, fs::file_time_type>> snapshot(const f
 }  // namespace
 
 TEST_CASE("a calibration plan that cannot fit is refused before any layer, nothing written", "[cli][memory]") {
-  const fs::path dir = copy_of_tiny_llama();
+  const qf::test::TempDir tmp("cli_memory");
+  const fs::path dir = copy_of_tiny_llama(tmp);
   const auto before = snapshot(dir);
   for (const char* method : {"--awq", "--gptq"}) {
     INFO(method);
@@ -66,22 +65,22 @@ TEST_CASE("a calibration plan that cannot fit is refused before any layer, nothi
     fs::remove(dir.string() + "_refused.log");
     CHECK(snapshot(dir) == before);  // no output, no staging folder, the model untouched
   }
-  fs::remove_all(dir);
 }
 
 TEST_CASE("a malformed QUANTFORGE_AVAILABLE_MEMORY is a clear error", "[cli][memory]") {
-  const fs::path dir = copy_of_tiny_llama();
+  const qf::test::TempDir tmp("cli_memory");
+  const fs::path dir = copy_of_tiny_llama(tmp);
   const auto r = run("QUANTFORGE_AVAILABLE_MEMORY=lots " + kExe + " quantize " + dir.string() +
                      " --awq --num_samples 4 --seqlen 64 --threads 1 --log-file " + dir.string() + "_bad_env.log");
   CHECK(r.code == 1);
   CHECK_THAT(r.output,
              Catch::Contains("QUANTFORGE_AVAILABLE_MEMORY must be a byte count or a size such as 8G, got \"lots\""));
   fs::remove(dir.string() + "_bad_env.log");
-  fs::remove_all(dir);
 }
 
 TEST_CASE("an allocation failure during calibration is one clear message, not a backtrace", "[cli][memory]") {
-  const fs::path dir = copy_of_tiny_llama();
+  const qf::test::TempDir tmp("cli_memory");
+  const fs::path dir = copy_of_tiny_llama(tmp);
   const std::string log = dir.string() + "_oom.log";
   // 1 GB of address space: enough for the program and a small plan, not for 512 x 2048 tokens.
   const std::string limited = "ulimit -v 1000000 && QUANTFORGE_AVAILABLE_MEMORY=1T " + kExe + " quantize " +
@@ -89,7 +88,6 @@ TEST_CASE("an allocation failure during calibration is one clear message, not a 
   const auto small = run(limited + " --num_samples 4 --seqlen 64");
   if (small.code != 0) {
     WARN("this machine needs more than 1 GB of address space for a small run; skipped:\n" << small.output);
-    fs::remove_all(dir);
     return;
   }
   fs::remove_all(dir / "GPTQ_8bit_CPU");
@@ -107,5 +105,4 @@ TEST_CASE("an allocation failure during calibration is one clear message, not a 
                            !Catch::Contains("DefaultCPUAllocator"));
   CHECK(snapshot(dir) == before);
   fs::remove(log);
-  fs::remove_all(dir);
 }

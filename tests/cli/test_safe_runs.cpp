@@ -7,10 +7,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <random>
 #include <sstream>
 
 #include "child_process.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using qf::test::ChildProcess;
@@ -18,18 +18,7 @@ using qf::test::run_quantforge;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag) {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("qf_safe_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using qf::test::TempDir;
 
 std::string read(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -47,7 +36,7 @@ std::map<std::string, std::string> snapshot(const fs::path& dir) {
 }
 
 fs::path copy_model(const TempDir& t, const std::string& name = "m") {
-  const fs::path m = t.path / name;
+  const fs::path m = t.path() / name;
   fs::copy(fs::path(QF_TEST_DATA_DIR) / "models" / "tiny-llama", m, fs::copy_options::recursive);
   return m;
 }
@@ -85,7 +74,7 @@ bool has_hidden_leftovers(const fs::path& dir) {
 
 TEST_CASE("--output into a folder we did not write is refused; --overwrite replaces it as a whole", "[cli][safe]") {
   TempDir t("output");
-  const fs::path m = copy_model(t), out = t.path / "out";
+  const fs::path m = copy_model(t), out = t.path() / "out";
   fs::create_directories(out);
   std::ofstream(out / "config.json") << "{\"another\": \"model\"}";
   std::ofstream(out / "model-00001-of-00003.safetensors") << "old shard";
@@ -94,14 +83,14 @@ TEST_CASE("--output into a folder we did not write is refused; --overwrite repla
   CHECK(code == 1);
   CHECK_THAT(output, Catch::Contains("holds files quantforge did not write (config.json, model-00001-of-00003.safetensors)"));
   CHECK(snapshot(out) == before);
-  CHECK(std::count_if(fs::directory_iterator(t.path), fs::directory_iterator(), [](auto&) { return true; }) == 2);
+  CHECK(std::count_if(fs::directory_iterator(t.path()), fs::directory_iterator(), [](auto&) { return true; }) == 2);
 
   std::tie(code, output) =
       run_quantforge({"quantize", m.string(), "--recipe", "rtn", "--output", out.string(), "--overwrite"});
   REQUIRE(code == 0);
   CHECK_FALSE(fs::exists(out / "model-00001-of-00003.safetensors"));
   CHECK_THAT(read(out / "config.json"), Catch::Contains("quantization_config") && Catch::Contains("LlamaForCausalLM"));
-  CHECK_FALSE(has_hidden_leftovers(t.path));
+  CHECK_FALSE(has_hidden_leftovers(t.path()));
 }
 
 TEST_CASE("a rerun replaces the earlier output set as a whole (subdirectory and in place)", "[cli][safe]") {
@@ -121,7 +110,7 @@ TEST_CASE("a rerun replaces the earlier output set as a whole (subdirectory and 
 
   // In place, with the shard count changing between runs: no shard of the first run survives.
   auto recipe = [&](const std::string& name, const std::string& shard) {
-    const fs::path r = t.path / (name + ".toml");
+    const fs::path r = t.path() / (name + ".toml");
     std::ofstream(r) << "name = \"" << name << "\"\n[method]\nplugin = \"rtn\"\n[[formats]]\nplugin = \"safetensors_writer\"\n"
                      << "[formats.options]\nmax_shard_size = \"" << shard << "\"\n[[formats]]\nplugin = \"index_writer\"\n"
                      << "[layout]\npolicy = \"in_place\"\nsuffix = \"-RTN\"\nquant_config_file = \"quant_config-RTN.json\"\n"
@@ -169,7 +158,7 @@ TEST_CASE("a failed run creates no output folder; --log-file never truncates a f
   CHECK_FALSE(fs::exists(m / "RTN_4bit_CPU"));
 
   // A log of ours is appended to, not truncated.
-  const fs::path log = t.path / "run.log";
+  const fs::path log = t.path() / "run.log";
   std::ofstream(log) << "[01:02:03] [info] an earlier run\n";
   REQUIRE(run_quantforge({"quantize", m.string(), "--recipe", "rtn", "--log-file", log.string()}).first == 0);
   CHECK_THAT(read(log), Catch::StartsWith("[01:02:03] [info] an earlier run") && Catch::Contains("done in"));

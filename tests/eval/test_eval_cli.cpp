@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 
 #include "non_finite_model.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 
@@ -38,8 +38,8 @@ const std::string kTiny = (kData / "models" / "tiny-llama").string();
 const std::string kHeldout = (kData / "text" / "heldout.txt").string();
 
 // A random fixture model with its family's tokenizer beside it, as a user's model folder looks.
-fs::path model_with_tokenizer(const std::string& family) {
-  const fs::path dir = qf::test::unique_temp_dir("qf_eval_cli_" + family);
+qf::test::TempDir model_with_tokenizer(const std::string& family) {
+  qf::test::TempDir dir("eval_cli_" + family);
   for (const auto& e : fs::directory_iterator(kData / "models" / family)) fs::copy_file(e.path(), dir / e.path().filename());
   for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
     fs::copy_file(kData / "tokenizers" / family / f, dir / f);
@@ -83,15 +83,14 @@ TEST_CASE("eval usage errors exit 2", "[cli][eval]") {
 }
 
 TEST_CASE("eval errors exit 1 with the reason", "[cli][eval]") {
-  const fs::path empty = fs::temp_directory_path() / "qf_eval_cli_empty";
-  fs::create_directories(empty);
+  const qf::test::TempDir empty_tmp("eval_cli_empty");
+  const fs::path& empty = empty_tmp.path();
   auto r = run("eval " + kTiny + " --dataset wikitext2 --dataset-path " + empty.string());
   CHECK(r.code == 1);
   CHECK_THAT(r.output, Catch::Contains("not found") && Catch::Contains((empty / "wiki.test.raw").string()));
   r = run("eval " + kTiny + " --variant AWQ --dataset " + kHeldout);
   CHECK(r.code == 1);
   CHECK_THAT(r.output, Catch::Contains("variant \"AWQ\" not found"));
-  fs::remove_all(empty);
 }
 
 TEST_CASE("eval of the bundled model on a few windows prints the table", "[cli][eval]") {
@@ -104,8 +103,8 @@ TEST_CASE("eval of the bundled model on a few windows prints the table", "[cli][
 }
 
 TEST_CASE("quantize --recipe rtn, then eval the output against its base", "[cli][eval]") {
-  const fs::path copy = fs::temp_directory_path() / "qf_eval_cli_rtn";
-  fs::remove_all(copy);
+  const qf::test::TempDir tmp("eval_cli_rtn");
+  const fs::path copy = tmp / "tiny-llama";
   fs::copy(kTiny, copy);
   auto r = run("quantize " + copy.string() + " --recipe rtn --threads 2");
   INFO(r.output);
@@ -117,11 +116,10 @@ TEST_CASE("quantize --recipe rtn, then eval the output against its base", "[cli]
   CHECK(r.code == 0);
   CHECK_THAT(r.output, Catch::Contains("GPTQ v2 4-bit g128") && Catch::Contains("(base)") &&
                            Catch::Contains("KL(base||model): mean") && Catch::Contains("top-1 agreement"));
-  fs::remove_all(copy);
 }
 
 TEST_CASE("eval's default stream is tokenizer(text), printed; --add-bos and --no-bos choose", "[cli][eval][special_tokens]") {
-  const fs::path llama = model_with_tokenizer("llama-random");
+  const qf::test::TempDir llama = model_with_tokenizer("llama-random");
   const std::string common = " --dataset " + kHeldout + " --seqlen 128 --max-windows 32 --threads 2";
   auto r = run("eval " + llama.string() + common);
   INFO(r.output);
@@ -147,19 +145,18 @@ TEST_CASE("eval's default stream is tokenizer(text), printed; --add-bos and --no
   CHECK(r.code == 2);
   CHECK_THAT(r.output, Catch::Contains("--add-bos and --no-bos exclude each other"));
 
-  const fs::path qwen = model_with_tokenizer("qwen2-random");
+  const qf::test::TempDir qwen = model_with_tokenizer("qwen2-random");
   r = run("eval " + qwen.string() + common);
   CHECK(r.code == 0);
   CHECK_THAT(r.output, Catch::Contains("special tokens: none (the tokenizer's post-processor adds none"));
   r = run("eval " + qwen.string() + common + " --add-bos");
   CHECK(r.code == 1);
   CHECK_THAT(r.output, Catch::Contains("--add-bos: the tokenizer defines no BOS token"));
-  fs::remove_all(llama);
-  fs::remove_all(qwen);
 }
 
 TEST_CASE("eval of a model that produces NaN fails naming the window and the layer", "[cli][eval][non_finite]") {
-  const fs::path dir = qf::test::unique_temp_dir("qf_eval_cli_nan");
+  const qf::test::TempDir dir_tmp("eval_cli_nan");
+  const fs::path& dir = dir_tmp.path();
   qf::test::write_model_with_bad_weight(kData / "models" / "llama-random", dir, "model.layers.1.self_attn.o_proj.weight",
                                         3, std::numeric_limits<float>::quiet_NaN(), kData / "tokenizers" / "llama-random");
   const auto r = run("eval " + dir.string() + " --dataset " + kHeldout + " --seqlen 128 --max-windows 2");
@@ -168,5 +165,4 @@ TEST_CASE("eval of a model that produces NaN fails naming the window and the lay
   CHECK_THAT(r.output, Catch::Contains("the model: window 1 of 2 (tokens 0..127): the output of layer 1 "
                                        "(model.layers.1) became non-finite (NaN or Inf)"));
   CHECK_THAT(r.output, !Catch::Contains("perplexity on "));  // no table of NaNs
-  fs::remove_all(dir);
 }

@@ -14,7 +14,7 @@
 #include "eval/perplexity.hpp"
 #include "fake_quant_model.hpp"
 #include "non_finite_model.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace fs = std::filesystem;
@@ -56,7 +56,8 @@ std::string error_of(const qf::model::Model& model, const qf::model::Model* base
 }  // namespace
 
 TEST_CASE("a NaN weight in a decoder layer names the first window and that layer", "[eval][non_finite]") {
-  const fs::path dir = qf::test::unique_temp_dir("qf_eval_nan_layer");
+  const qf::test::TempDir dir_tmp("eval_nan_layer");
+  const fs::path& dir = dir_tmp.path();
   qf::test::write_model_with_bad_weight(kModel, dir, "model.layers.1.mlp.down_proj.weight", 0,
                                         std::numeric_limits<float>::quiet_NaN());
   const auto bad = qf::eval::open_model_for_eval(dir), good = qf::eval::open_model_for_eval(kModel);
@@ -70,7 +71,6 @@ TEST_CASE("a NaN weight in a decoder layer names the first window and that layer
              Catch::StartsWith("the base model (--base): window 1 of 4 (tokens 0..127): the output of layer 1"));
   // The unbroken copy evaluates normally (the error comes from the NaN, not from the rewrite).
   CHECK(std::isfinite(qf::eval::evaluate_perplexity(fine, nullptr, heldout_stream(), four_windows()).ppl));
-  fs::remove_all(dir);
 }
 
 TEST_CASE("an Inf embedding of a token first seen in window 3 names window 3", "[eval][non_finite]") {
@@ -80,12 +80,12 @@ TEST_CASE("an Inf embedding of a token first seen in window 3 names window 3", "
   for (size_t i = 256; i < 384 && late < 0; ++i)
     if (!early.count(ids[i])) late = ids[i];
   REQUIRE(late >= 0);
-  const fs::path dir = qf::test::unique_temp_dir("qf_eval_inf_embedding");
+  const qf::test::TempDir dir_tmp("eval_inf_embedding");
+  const fs::path& dir = dir_tmp.path();
   qf::test::write_model_with_bad_weight(kModel, dir, "model.embed_tokens.weight", late,
                                         std::numeric_limits<float>::infinity());
   const auto bad = qf::eval::open_model_for_eval(dir);
   const qf::model::Model broken(bad.config, bad.weights);
   CHECK_THAT(error_of(broken, nullptr),
              Catch::StartsWith("the model: window 3 of 4 (tokens 256..383): the token embeddings became non-finite"));
-  fs::remove_all(dir);
 }

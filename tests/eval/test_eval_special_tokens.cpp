@@ -12,7 +12,7 @@
 #include "eval/model_open.hpp"
 #include "eval/perplexity.hpp"
 #include "fake_quant_model.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace fs = std::filesystem;
@@ -133,7 +133,8 @@ TEST_CASE("tokenizer(S) under tokenizer_config.json variants matches transformer
   for (const json& c : goldens().at("rules")) {
     INFO(c.at("case").get<std::string>());
     if (c.contains("error")) continue;  // transformers itself refused the config (a dict bos_token)
-    const fs::path dir = qf::test::unique_temp_dir("qf_rule");
+    const qf::test::TempDir dir_tmp("rule");
+    const fs::path& dir = dir_tmp.path();
     std::ifstream in(qf::test::kData / c.at("tokenizer").get<std::string>() / "tokenizer.json");
     json tj = json::parse(in);
     if (c.at("post_processor_removed").get<bool>()) tj["post_processor"] = nullptr;
@@ -152,7 +153,6 @@ TEST_CASE("tokenizer(S) under tokenizer_config.json variants matches transformer
     for (const auto& w : stream.warnings) CHECK_THAT(w, Catch::Contains("following tokenizer.json"));
     warned += contradicts;
     ++compared;
-    fs::remove_all(dir);
   }
   CHECK(compared == 14);
   CHECK(warned == 9);

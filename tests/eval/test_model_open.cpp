@@ -10,6 +10,7 @@
 #include "eval/eval_text.hpp"
 #include "eval/model_open.hpp"
 #include "fake_quant_model.hpp"
+#include "support/temp_dir.hpp"
 #include "safetensors/writer.hpp"
 
 namespace fs = std::filesystem;
@@ -30,7 +31,8 @@ void write_one_tensor(const fs::path& file, const std::string& name) {
 }  // namespace
 
 TEST_CASE("in-place variants: --variant, the index path, and the plain model beside them", "[eval][open]") {
-  const fs::path dir = fs::temp_directory_path() / "qf_eval_open_awq";
+  const qf::test::TempDir tmp("eval_open_awq");
+  const fs::path dir = tmp / "eval_open_awq";
   qf::test::write_fake_quant_model(dir, 4, false, qf::test::Packing::AwqGemm);
 
   const auto plain = open_model_for_eval(dir);
@@ -65,11 +67,11 @@ TEST_CASE("in-place variants: --variant, the index path, and the plain model bes
                     Catch::Contains("contradicts"));
   CHECK_THROWS_WITH(open_model_for_eval(qf::test::tiny_llama_dir(), "AWQ"),
                     Catch::Contains("not found") && Catch::Contains("holds no in-place variants"));
-  fs::remove_all(dir);
 }
 
 TEST_CASE("packed weights without a quantization config are refused, naming where we looked", "[eval][open]") {
-  const fs::path dir = fs::temp_directory_path() / "qf_eval_open_noconfig";
+  const qf::test::TempDir tmp("eval_open_noconfig");
+  const fs::path dir = tmp / "eval_open_noconfig";
   fs::remove_all(dir);
   fs::create_directories(dir);
   fs::copy_file(qf::test::tiny_llama_dir() / "config.json", dir / "config.json");
@@ -81,11 +83,11 @@ TEST_CASE("packed weights without a quantization config are refused, naming wher
   // An unsupported method is named.
   write_text(dir / "quantize_config.json", R"({"quant_method": "bitsandbytes"})");
   CHECK_THROWS_WITH(open_model_for_eval(dir), Catch::Contains("bitsandbytes") && Catch::Contains("not supported"));
-  fs::remove_all(dir);
 }
 
 TEST_CASE("folders without a model: no config.json, only output subfolders, nothing there", "[eval][open]") {
-  const fs::path dir = fs::temp_directory_path() / "qf_eval_open_layouts";
+  const qf::test::TempDir tmp("eval_open_layouts");
+  const fs::path dir = tmp / "eval_open_layouts";
   fs::remove_all(dir);
   fs::create_directories(dir / "GPTQ_8bit_CPU");
   write_text(dir / "GPTQ_8bit_CPU" / "config.json", "{}");
@@ -93,11 +95,11 @@ TEST_CASE("folders without a model: no config.json, only output subfolders, noth
   write_one_tensor(dir / "model.safetensors", "x.weight");
   CHECK_THROWS_WITH(open_model_for_eval(dir), Catch::Contains("no config.json"));
   CHECK_THROWS_WITH(open_model_for_eval(dir / "nowhere"), Catch::Contains("model not found"));
-  fs::remove_all(dir);
 }
 
 TEST_CASE("evaluation datasets: named ones are found or the error lists every place looked", "[eval][data]") {
-  const fs::path empty = fs::temp_directory_path() / "qf_eval_empty_data";
+  const qf::test::TempDir tmp("eval_empty_data");
+  const fs::path empty = tmp / "eval_empty_data";
   fs::create_directories(empty);
   ::unsetenv("QUANTFORGE_DATA_DIR");
   qf::eval::EvalTextSpec spec;
@@ -128,5 +130,4 @@ TEST_CASE("evaluation datasets: named ones are found or the error lists every pl
   spec.dataset = (empty / "records.jsonl").string();
   write_text(spec.dataset, "{\"text\": \"x\"}\n");
   CHECK_THROWS_WITH(qf::eval::load_eval_text(spec), Catch::Contains("plain text"));
-  fs::remove_all(empty);
 }

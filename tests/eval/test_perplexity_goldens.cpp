@@ -15,6 +15,7 @@
 #include "eval/model_open.hpp"
 #include "eval/perplexity.hpp"
 #include "fake_quant_model.hpp"
+#include "support/temp_dir.hpp"
 #include "model/model.hpp"
 
 namespace fs = std::filesystem;
@@ -85,7 +86,8 @@ TEST_CASE("the tokens of heldout.txt match the golden count", "[eval][golden]") 
 }
 
 TEST_CASE("fp32 and GPTQ v2 w4 g128 asym reproduce the heldout goldens; KL against the fp model", "[eval][golden]") {
-  const fs::path dir = fs::temp_directory_path() / "qf_eval_gptq_v2_w4";
+  const qf::test::TempDir tmp("eval_gptq_v2_w4");
+  const fs::path dir = tmp / "eval_gptq_v2_w4";
   qf::test::write_fake_quant_model(dir, 4, false, Packing::GptqV2);
   const auto m = open_model_for_eval(dir);
   REQUIRE(m.scheme);
@@ -106,11 +108,11 @@ TEST_CASE("fp32 and GPTQ v2 w4 g128 asym reproduce the heldout goldens; KL again
   CHECK(r.kl_mean < 0.1);
   CHECK(r.top1_agreement > 0.8);
   CHECK(r.top1_agreement < 1.0);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("GPTQ v1 w8 g128 sym in an output subfolder with quantize_config.json", "[eval][golden]") {
-  const fs::path parent = fs::temp_directory_path() / "qf_eval_gptq_v1_w8";
+  const qf::test::TempDir tmp("eval_gptq_v1_w8");
+  const fs::path parent = tmp / "eval_gptq_v1_w8";
   const fs::path dir = parent / "GPTQ_8bit_CPU";
   fs::remove_all(parent);
   qf::test::write_fake_quant_model(dir, 8, true, Packing::GptqV1, /*config_in_file=*/true);
@@ -123,7 +125,6 @@ TEST_CASE("GPTQ v1 w8 g128 sym in an output subfolder with quantize_config.json"
   report("GPTQ v1 w8 sym", r, 1);
   check_4_digits(r.ppl, golden("rtn_w8_g128_sym_fp16_scales").ppl, "w8 sym, fp16 scales");
   check_first_windows(r.window_nll, golden("rtn_w8_g128_sym_fp16_scales"), 8);
-  fs::remove_all(parent);
 }
 
 // AWQ's quantizer (awq.md §5) and GPTQ's asymmetric one give the same scale, zero and codes for a
@@ -134,7 +135,8 @@ TEST_CASE("GPTQ v1 w8 g128 sym in an output subfolder with quantize_config.json"
 // full-text perplexity identical to the one checked above (35.243987 when run in full); here the
 // first 8 windows are run against the golden's window NLLs to keep the suite short.
 TEST_CASE("AWQ GEMM w4 g128 in place (-AWQ files) matches the GPTQ v2 weights and the w4 golden", "[eval][golden]") {
-  const fs::path dir = fs::temp_directory_path() / "qf_eval_awq_w4", gdir = fs::temp_directory_path() / "qf_eval_awq_ref";
+  const qf::test::TempDir tmp("eval_awq_w4");
+  const fs::path dir = tmp / "awq_w4", gdir = tmp / "gptq_v2_w4";
   const auto [straddling, groups] = qf::test::write_fake_quant_model(dir, 4, false, Packing::AwqGemm);
   REQUIRE(straddling == groups);
   qf::test::write_fake_quant_model(gdir, 4, false, Packing::GptqV2);
@@ -157,8 +159,6 @@ TEST_CASE("AWQ GEMM w4 g128 in place (-AWQ files) matches the GPTQ v2 weights an
   const auto r = evaluate_perplexity(model, nullptr, qf::test::heldout_tokens(), heldout_options(8));
   report("AWQ GEMM w4 (in place), 8 windows", r, 1);
   check_first_windows(r.window_nll, golden("rtn_w4_g128_asym_fp16_scales"), 8);
-  fs::remove_all(dir);
-  fs::remove_all(gdir);
 }
 
 TEST_CASE("KL of a model against itself is 0 and top-1 agreement 100%; batching does not change NLLs", "[eval][kl]") {

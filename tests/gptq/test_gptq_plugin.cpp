@@ -18,6 +18,7 @@
 #include "model/weight_source.hpp"
 #include "safetensors/reader.hpp"
 #include "safetensors/writer.hpp"
+#include "support/temp_dir.hpp"
 #include "quantforge/packing.hpp"
 #include "quantforge/plugin.h"
 
@@ -329,9 +330,8 @@ TEST_CASE("what the gptq plugin emits reads back through our loader to exactly t
   g_mock = nullptr;
 
   // The emitted tensors as a checkpoint file, then the evaluation loader's view of it.
-  const fs::path dir = fs::temp_directory_path() / "qf_gptq_readback";
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const qf::test::TempDir tmp("gptq_readback");
+  const fs::path& dir = tmp.path();
   std::vector<qf::st::TensorRef> refs;
   for (const auto& [name, e] : m.emitted) {
     const qf::st::DType dt = e.dtype.code == kDLFloat ? qf::st::DType::F16 : qf::st::DType::I32;
@@ -351,5 +351,4 @@ TEST_CASE("what the gptq plugin emits reads back through our loader to exactly t
     CHECK(w.scalar_type() == at::kFloat);
     CHECK(at::equal(w, l.weight));  // bit for bit: the weight the plugin wrote back for the next group
   }
-  fs::remove_all(dir);
 }

@@ -6,12 +6,12 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <random>
 #include <sstream>
 
 #include "common/error.hpp"
 #include "host/output_manifest.hpp"
 #include "host/output_transaction.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using qf::host::OutputSetSpec;
@@ -19,19 +19,7 @@ using qf::host::OutputTransaction;
 
 namespace {
 
-// A fresh folder unique to this process and call, removed at scope exit.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag) {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("qf_tx_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using qf::test::TempDir;
 
 std::vector<std::string> entries(const fs::path& d) {
   std::vector<std::string> names;
@@ -59,44 +47,44 @@ OutputSetSpec folder_spec(const fs::path& dest) {
 TEST_CASE("a bare relative destination stages in the working directory", "[output]") {
   TempDir root("relative");
   const fs::path cwd = fs::current_path();
-  fs::current_path(root.path);
+  fs::current_path(root.path());
   {
     OutputTransaction tx("out", {});  // no parent path, and "out" does not exist yet
     write(tx.create("a.txt"), "a");
     tx.commit();
   }
   fs::current_path(cwd);
-  CHECK(fs::exists(root.path / "out" / "a.txt"));
-  CHECK(entries(root.path) == std::vector<std::string>{"out"});
+  CHECK(fs::exists(root.path() / "out" / "a.txt"));
+  CHECK(entries(root.path()) == std::vector<std::string>{"out"});
 }
 
 TEST_CASE("commit moves staged files into place with a manifest; rollback leaves nothing", "[output]") {
   TempDir root("commit");
   {
-    OutputTransaction tx(root.path / "out", {});
+    OutputTransaction tx(root.path() / "out", {});
     write(tx.create("a.txt"), "a");
     write(tx.create(".scratch/spool"), "tmp");
-    CHECK_FALSE(fs::exists(root.path / "out"));
+    CHECK_FALSE(fs::exists(root.path() / "out"));
     const auto files = tx.commit();
     CHECK(files.size() == 1);
   }
-  CHECK(entries(root.path / "out") == std::vector<std::string>{".quantforge-manifest.json", "a.txt"});
-  CHECK(qf::host::read_manifest(root.path / "out" / ".quantforge-manifest.json") == std::vector<std::string>{"a.txt"});
-  CHECK(entries(root.path) == std::vector<std::string>{"out"});  // no staging folder, no lock file
+  CHECK(entries(root.path() / "out") == std::vector<std::string>{".quantforge-manifest.json", "a.txt"});
+  CHECK(qf::host::read_manifest(root.path() / "out" / ".quantforge-manifest.json") == std::vector<std::string>{"a.txt"});
+  CHECK(entries(root.path()) == std::vector<std::string>{"out"});  // no staging folder, no lock file
   {
-    OutputTransaction tx(root.path / "out2", {});
+    OutputTransaction tx(root.path() / "out2", {});
     write(tx.create("b.txt"), "b");
   }  // destroyed without commit
-  CHECK(entries(root.path) == std::vector<std::string>{"out"});
+  CHECK(entries(root.path()) == std::vector<std::string>{"out"});
 }
 
 TEST_CASE("declared-but-unwritten, duplicate, escaping, reserved and protected names are errors", "[output]") {
   TempDir root("names");
-  write(root.path / "model.safetensors", "original");
+  write(root.path() / "model.safetensors", "original");
   OutputSetSpec spec;  // in place: the set lives beside the model's own files
-  spec.destination = root.path;
+  spec.destination = root.path();
   spec.in_place_key = "X";
-  spec.protected_files = {root.path / "model.safetensors"};
+  spec.protected_files = {root.path() / "model.safetensors"};
   OutputTransaction tx(spec);
   CHECK_THROWS_WITH(tx.create("model.safetensors"), Catch::Contains("refusing to overwrite the original"));
   CHECK_THROWS_WITH(tx.create("../escape"), Catch::Contains("plain file name"));
@@ -105,12 +93,12 @@ TEST_CASE("declared-but-unwritten, duplicate, escaping, reserved and protected n
   CHECK_THROWS_WITH(tx.create("x.json"), Catch::Contains("declared twice"));
   CHECK_THROWS_WITH(tx.commit(), Catch::Contains("never written"));
   tx.rollback();
-  CHECK(read(root.path / "model.safetensors") == "original");
+  CHECK(read(root.path() / "model.safetensors") == "original");
 }
 
 TEST_CASE("a folder holding files we did not write is refused, named, and left as it was", "[output]") {
   TempDir root("foreign");
-  const fs::path dest = root.path / "out";
+  const fs::path dest = root.path() / "out";
   fs::create_directories(dest);
   write(dest / "config.json", "{\"mine\": 1}");
   write(dest / "notes.txt", "keep me");
@@ -119,7 +107,7 @@ TEST_CASE("a folder holding files we did not write is refused, named, and left a
                         Catch::Contains("--overwrite"));
   CHECK(read(dest / "config.json") == "{\"mine\": 1}");
   CHECK(entries(dest) == std::vector<std::string>{"config.json", "notes.txt"});
-  CHECK(entries(root.path) == std::vector<std::string>{"out"});  // no staging, no lock left behind
+  CHECK(entries(root.path()) == std::vector<std::string>{"out"});  // no staging, no lock left behind
 
   OutputSetSpec spec = folder_spec(dest);
   spec.overwrite = true;  // replaces the folder as a whole
@@ -134,7 +122,7 @@ TEST_CASE("a folder holding files we did not write is refused, named, and left a
 
 TEST_CASE("a rerun replaces our earlier output set as a whole", "[output]") {
   TempDir root("rerun");
-  const fs::path dest = root.path / "out";
+  const fs::path dest = root.path() / "out";
   {
     OutputTransaction tx(dest, {});
     for (const char* n : {"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", "index.json"})
@@ -155,29 +143,29 @@ TEST_CASE("a rerun replaces our earlier output set as a whole", "[output]") {
 
 TEST_CASE("--overwrite never removes a folder that holds the model", "[output]") {
   TempDir root("contains_model");
-  fs::create_directories(root.path / "models" / "m");
-  OutputSetSpec spec = folder_spec(root.path / "models");
-  spec.model_dir = root.path / "models" / "m";
+  fs::create_directories(root.path() / "models" / "m");
+  OutputSetSpec spec = folder_spec(root.path() / "models");
+  spec.model_dir = root.path() / "models" / "m";
   spec.overwrite = true;
   CHECK_THROWS_WITH(OutputTransaction(spec), Catch::Contains("contains the model folder"));
-  CHECK(fs::is_directory(root.path / "models" / "m"));
+  CHECK(fs::is_directory(root.path() / "models" / "m"));
 }
 
 TEST_CASE("one run per destination: a second one is refused with the first one's pid", "[output]") {
   TempDir root("lock");
-  OutputTransaction first(root.path / "out", {});
-  CHECK_THROWS_WITH(OutputTransaction(root.path / "out", {}),
+  OutputTransaction first(root.path() / "out", {});
+  CHECK_THROWS_WITH(OutputTransaction(root.path() / "out", {}),
                     Catch::Contains("another quantforge run (pid " + std::to_string(::getpid()) + ")"));
-  OutputTransaction other(root.path / "elsewhere", {});  // other destinations are independent
+  OutputTransaction other(root.path() / "elsewhere", {});  // other destinations are independent
 }
 
 TEST_CASE("leftovers of killed runs are removed and reported; resume state is kept unless discarded", "[output]") {
   TempDir root("stale");
-  const fs::path staging = root.path / ".quantforge-staging-out";
+  const fs::path staging = root.path() / ".quantforge-staging-out";
   fs::create_directories(staging / "out");
   write(staging / "out" / "model.safetensors", std::string(4096, 'x'));
   {
-    OutputTransaction tx(root.path / "out", {});
+    OutputTransaction tx(root.path() / "out", {});
     REQUIRE(tx.notices().size() == 1);
     CHECK_THAT(tx.notices()[0], Catch::Contains("removed the leftovers of an interrupted run"));
     CHECK_FALSE(tx.inherited_resume_state());
@@ -187,28 +175,28 @@ TEST_CASE("leftovers of killed runs are removed and reported; resume state is ke
   const pid_t child = ::fork();
   if (child == 0) ::_exit(0);
   ::waitpid(child, nullptr, 0);
-  const fs::path legacy = root.path / (".quantforge-staging-" + std::to_string(child) + "-42");
+  const fs::path legacy = root.path() / (".quantforge-staging-" + std::to_string(child) + "-42");
   fs::create_directories(legacy);
   {
-    OutputTransaction tx(root.path / "out", {});
+    OutputTransaction tx(root.path() / "out", {});
     CHECK(fs::exists(staging / "resume"));
     write(tx.resume_dir() / "state.json", "{}");
     write(tx.log_path(), "[10:00:00] [info] layer 1/4 done\n");
     CHECK_FALSE(fs::exists(legacy));
     const auto left = tx.abandon(true);  // interrupted: the resume state stays, the log is kept apart
     CHECK(left.resume == staging);
-    CHECK(left.log == root.path / "quantize-failed-out.log");
+    CHECK(left.log == root.path() / "quantize-failed-out.log");
   }
   CHECK(fs::exists(staging / "resume" / "state.json"));
   CHECK_FALSE(fs::exists(staging / "out" / "quantize.log"));
   {
-    OutputTransaction tx(root.path / "out", {});
+    OutputTransaction tx(root.path() / "out", {});
     CHECK(tx.inherited_resume_state());
   }  // abandoned without keep: gone
   CHECK_FALSE(fs::exists(staging));
   fs::create_directories(staging / "resume");
   write(staging / "resume" / "state.json", "{}");
-  OutputSetSpec spec = folder_spec(root.path / "out");
+  OutputSetSpec spec = folder_spec(root.path() / "out");
   spec.keep_resume = false;  // --no-resume
   OutputTransaction tx(spec);
   CHECK_FALSE(tx.inherited_resume_state());
@@ -218,7 +206,7 @@ TEST_CASE("leftovers of killed runs are removed and reported; resume state is ke
 TEST_CASE("in place: the earlier set is replaced, the model's files untouched, a failed commit rolled back",
           "[output]") {
   TempDir root("in_place");
-  const fs::path m = root.path;
+  const fs::path m = root.path();
   write(m / "model.safetensors", "original weights");
   write(m / "config.json", "{}");
   OutputSetSpec spec;
@@ -263,7 +251,7 @@ TEST_CASE("in place: the earlier set is replaced, the model's files untouched, a
 
 TEST_CASE("a destination we cannot write is refused before any work, saying why", "[output]") {
   TempDir root("unwritable");
-  fs::permissions(root.path, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+  fs::permissions(root.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                  fs::perms::others_read | fs::perms::others_exec);
   int fds[2];
   REQUIRE(::pipe(fds) == 0);
@@ -273,7 +261,7 @@ TEST_CASE("a destination we cannot write is refused before any work, saying why"
     if (::getuid() == 0 && ::setuid(65534) != 0) ::_exit(3);
     std::string message = "no error";
     try {
-      OutputTransaction tx(root.path / "out", {});
+      OutputTransaction tx(root.path() / "out", {});
     } catch (const qf::Error& e) {
       message = e.what();
     }
@@ -289,14 +277,14 @@ TEST_CASE("a destination we cannot write is refused before any work, saying why"
   ::waitpid(child, &status, 0);
   REQUIRE(WIFEXITED(status));
   REQUIRE(WEXITSTATUS(status) == 0);
-  CHECK_THAT(message, Catch::Contains("cannot create output folder " + (root.path / "out").string()) &&
+  CHECK_THAT(message, Catch::Contains("cannot create output folder " + (root.path() / "out").string()) &&
                           Catch::Contains("Permission denied"));
-  CHECK(entries(root.path).empty());
+  CHECK(entries(root.path()).empty());
 }
 
 TEST_CASE("not enough free space for the staged output is refused up front", "[output]") {
   TempDir root("space");
-  OutputTransaction tx(root.path / "out", {});
+  OutputTransaction tx(root.path() / "out", {});
   ::setenv("QUANTFORGE_TEST_FREE_BYTES", "1048576", 1);
   CHECK_THROWS_WITH(tx.require_free_space(3u << 20, "staged shards"),
                     Catch::Contains("not enough free space") && Catch::Contains("needs about 3 MiB (staged shards)") &&
@@ -307,13 +295,13 @@ TEST_CASE("not enough free space for the staged output is refused up front", "[o
 
 TEST_CASE("only empty files and our own logs count as logs of ours", "[output]") {
   TempDir root("logs");
-  write(root.path / "empty.log", "");
-  write(root.path / "ours.log", "[12:34:56] [info] quantizing x\n");
-  write(root.path / "config.json", "{\"a\": 1}\n");
-  write(root.path / "weights.safetensors", std::string("\x10\0\0\0\0\0\0\0{}", 10));
-  CHECK(qf::host::looks_like_our_log(root.path / "empty.log"));
-  CHECK(qf::host::looks_like_our_log(root.path / "ours.log"));
-  CHECK_FALSE(qf::host::looks_like_our_log(root.path / "config.json"));
-  CHECK_FALSE(qf::host::looks_like_our_log(root.path / "weights.safetensors"));
-  CHECK_FALSE(qf::host::looks_like_our_log(root.path / "missing.log"));
+  write(root.path() / "empty.log", "");
+  write(root.path() / "ours.log", "[12:34:56] [info] quantizing x\n");
+  write(root.path() / "config.json", "{\"a\": 1}\n");
+  write(root.path() / "weights.safetensors", std::string("\x10\0\0\0\0\0\0\0{}", 10));
+  CHECK(qf::host::looks_like_our_log(root.path() / "empty.log"));
+  CHECK(qf::host::looks_like_our_log(root.path() / "ours.log"));
+  CHECK_FALSE(qf::host::looks_like_our_log(root.path() / "config.json"));
+  CHECK_FALSE(qf::host::looks_like_our_log(root.path() / "weights.safetensors"));
+  CHECK_FALSE(qf::host::looks_like_our_log(root.path() / "missing.log"));
 }

@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "host/library_file.hpp"
 #include "host/plugin_registry.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using qf::host::PluginRegistry;
@@ -25,23 +26,7 @@ std::string load_error(const std::vector<fs::path>& dirs) {
   return out;
 }
 
-// A fresh folder per test, removed at the end.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("qf_registry_test_" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path write(const std::string& name, const std::string& bytes) const {
-    std::ofstream(path / name, std::ios::binary) << bytes;
-    return path / name;
-  }
-};
+using qf::test::TempDir;
 
 std::string file_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -116,7 +101,7 @@ TEST_CASE("a file that is not a shared library says so in plain words", "[regist
     CAPTURE(file);
     CHECK_THROWS_WITH(r.load_file(file), Catch::StartsWith(file.string() + ": " + reason));
   }
-  r.load_directories({dir.path});
+  r.load_directories({dir.path()});
   REQUIRE(r.failures().size() == cases.size());
   for (const auto& [file, reason] : cases) {
     CAPTURE(file);
@@ -130,28 +115,28 @@ TEST_CASE("a file that is not a shared library says so in plain words", "[regist
 TEST_CASE("one broken library does not stop the others from loading", "[registry][broken]") {
   TempDir dir;
   for (const char* name : {"librtn_plugin.so", "libsafetensors_writer_plugin.so"})
-    fs::copy_file(std::string(QF_PLUGIN_BUILD_DIR) + "/" + name, dir.path / name);
-  fs::copy_file(broken("missing_entry") + "/libnoentry_plugin.so", dir.path / "libnoentry_plugin.so");
-  fs::copy_file(broken("abi_mismatch") + "/libfuture_plugin.so", dir.path / "libfuture_plugin.so");
+    fs::copy_file(std::string(QF_PLUGIN_BUILD_DIR) + "/" + name, dir.path() / name);
+  fs::copy_file(broken("missing_entry") + "/libnoentry_plugin.so", dir.path() / "libnoentry_plugin.so");
+  fs::copy_file(broken("abi_mismatch") + "/libfuture_plugin.so", dir.path() / "libfuture_plugin.so");
   dir.write("libgarbage_plugin.so", "not a library");
   PluginRegistry r;
-  REQUIRE_NOTHROW(r.load_directories({dir.path}));
+  REQUIRE_NOTHROW(r.load_directories({dir.path()}));
   CHECK(r.find("rtn"));
   CHECK(r.find("safetensors_writer"));
   CHECK(r.plugins().size() == 2);
   REQUIRE(r.failures().size() == 3);  // in file-name order
-  CHECK(r.failures()[0].file == dir.path / "libfuture_plugin.so");
+  CHECK(r.failures()[0].file == dir.path() / "libfuture_plugin.so");
   CHECK_THAT(r.failures()[0].reason, Catch::StartsWith("plugin ABI major version 99 does not match the host's 1"));
   CHECK(r.failures()[1].reason == "not a shared library (invalid ELF header)");
   CHECK_THAT(r.failures()[2].reason, Catch::StartsWith("missing the entry symbol 'quantforge_plugin_entry'"));
   // Which plugin a failed library would have provided: lib<name>_plugin.so.
   REQUIRE(r.failure_for("future") != nullptr);
-  CHECK(r.failure_for("future")->file == dir.path / "libfuture_plugin.so");
+  CHECK(r.failure_for("future")->file == dir.path() / "libfuture_plugin.so");
   CHECK(r.failure_for("garbage") == &r.failures()[1]);
   CHECK(r.failure_for("rtn") == nullptr);
   CHECK(r.failure_for("garb") == nullptr);
   // Loading the folder again records nothing twice.
-  r.load_directories({dir.path});
+  r.load_directories({dir.path()});
   CHECK(r.failures().size() == 3);
 }
 

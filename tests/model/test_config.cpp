@@ -1,5 +1,4 @@
 // Config parsing: both transformers spellings, defaults, and clear errors.
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -9,6 +8,7 @@
 #include "common/error.hpp"
 #include "model/architecture.hpp"
 #include "model/config.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace qf::model;
 using nlohmann::json;
@@ -128,9 +128,8 @@ namespace {
 std::string load_error_with(const std::string& fixture, const std::string& key, const json& value,
                             const std::string& nested = "") {
   namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() /
-                       ("qf_config_" + std::to_string(::getpid()) + "_" + fixture + "_" + key + "_" + nested);
-  fs::create_directories(dir);
+  const qf::test::TempDir tmp("config_" + fixture + "_" + key);
+  const fs::path& dir = tmp.path();
   json j;
   std::ifstream(std::string(QF_TEST_DATA_DIR) + "/models/" + fixture + "/config.json") >> j;
   json& target = nested.empty() ? j : j.at(nested);
@@ -143,7 +142,6 @@ std::string load_error_with(const std::string& fixture, const std::string& key, 
   } catch (const qf::Error& e) {
     error = e.what();
   }
-  fs::remove_all(dir);
   return error;
 }
 

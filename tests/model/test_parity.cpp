@@ -6,6 +6,7 @@
 
 #include "catch_torch.hpp"
 #include "model/model.hpp"
+#include "support/fixtures.hpp"
 #include "tiny_model.hpp"
 
 using namespace qf::model;
@@ -40,10 +41,7 @@ Errors compare(const std::string& name, const ComputeOptions& opts) {
 
 TEST_CASE("fp32 parity with transformers goldens", "[parity]") {
   for (const char* name : kModels) {
-    if (!std::filesystem::exists(kData / "goldens" / (std::string(name) + ".safetensors"))) {
-      WARN("no goldens for " << name << ": skipped");
-      continue;
-    }
+    qf::test::require_fixture(kData / "goldens" / (std::string(name) + ".safetensors"));
     Errors e = compare(name, {at::kFloat, false});
     WARN(name << " fp32 rel err: embeddings " << e.embeddings << ", worst layer " << e.layers << ", final norm "
               << e.final_norm << ", logits " << e.logits);
@@ -56,7 +54,7 @@ TEST_CASE("fp32 parity with transformers goldens", "[parity]") {
 
 TEST_CASE("bf16 error against the fp32 goldens (documented, loose bound)", "[parity][bf16]") {
   for (const char* name : kModels) {
-    if (!std::filesystem::exists(kData / "goldens" / (std::string(name) + ".safetensors"))) continue;
+    qf::test::require_fixture(kData / "goldens" / (std::string(name) + ".safetensors"));
     for (bool fp32_scores : {false, true}) {
       Errors e = compare(name, {at::kBFloat16, fp32_scores});
       WARN(name << " bf16 (fp32 scores=" << fp32_scores << ") rel err: worst layer " << e.layers << ", final norm "

@@ -1,10 +1,7 @@
 #include "broken_model.hpp"
 
-#include <unistd.h>
-
 #include <ATen/ATen.h>
 
-#include <atomic>
 #include <fstream>
 #include <stdexcept>
 
@@ -27,15 +24,6 @@ st::DType st_dtype(at::ScalarType t) {
 }
 
 }  // namespace
-
-fs::path unique_temp_dir(const std::string& tag) {
-  static std::atomic<int> counter{0};
-  const fs::path dir = fs::temp_directory_path() /
-                       ("qf_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 void copy_fixture(const std::string& fixture, const fs::path& dir) {
   fs::create_directories(dir);

@@ -12,9 +12,6 @@
 
 namespace qf::test {
 
-// A unique empty folder under the system temp directory (pid + counter + `tag`).
-std::filesystem::path unique_temp_dir(const std::string& tag);
-
 // Copies tests/data/models/<fixture> into `dir` (created).
 void copy_fixture(const std::string& fixture, const std::filesystem::path& dir);
 

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "broken_model.hpp"
+#include "support/temp_dir.hpp"
 #include "common/error.hpp"
 #include "model/architecture.hpp"
 #include "model/config.hpp"
@@ -73,24 +74,25 @@ TEST_CASE("expected shapes follow each architecture's rules", "[pipeline][checkp
 }
 
 TEST_CASE("lm_head is required unless the embeddings are tied", "[pipeline][checkpoint-checks]") {
-  const fs::path dir = qf::test::unique_temp_dir("ckcheck_lm_head");
+  const qf::test::TempDir dir_tmp("ckcheck_lm_head");
+  const fs::path& dir = dir_tmp.path();
   qf::test::copy_fixture("qwen2-random", dir);  // tied, no lm_head stored
   qf::test::edit_config(dir, [](nlohmann::json& j) { j["tie_word_embeddings"] = false; });
   CHECK(check_error(dir) == (dir / "config.json").string() +
                                 " describes tensor 'lm_head.weight' [512, 128] = [vocab_size (512), hidden_size "
                                 "(128)], but the checkpoint has no such tensor (and tie_word_embeddings is false); "
                                 "the checkpoint and its config.json do not match");
-  fs::remove_all(dir);
 
-  const fs::path tied = qf::test::unique_temp_dir("ckcheck_tied");
+  const qf::test::TempDir tied_tmp("ckcheck_tied");
+  const fs::path& tied = tied_tmp.path();
   qf::test::copy_fixture("llama-random", tied);  // untied, lm_head stored: tying keeps it valid
   qf::test::edit_config(tied, [](nlohmann::json& j) { j["tie_word_embeddings"] = true; });
   CHECK(check_error(tied).empty());
-  fs::remove_all(tied);
 }
 
 TEST_CASE("tensors nothing uses are named; inv_freq buffers are tolerated", "[pipeline][checkpoint-checks]") {
-  const fs::path dir = qf::test::unique_temp_dir("ckcheck_unused");
+  const qf::test::TempDir dir_tmp("ckcheck_unused");
+  const fs::path& dir = dir_tmp.path();
   qf::test::copy_fixture("llama-random", dir);
   // Checkpoints saved by older transformers carry these buffers; transformers drops them on load.
   qf::test::set_tensor(dir, "model.layers.0.self_attn.rotary_emb.inv_freq", at::ones({16}, at::kFloat));
@@ -100,11 +102,11 @@ TEST_CASE("tensors nothing uses are named; inv_freq buffers are tolerated", "[pi
   CHECK(check_error(dir) == "1 checkpoint tensor is not part of the model " + (dir / "config.json").string() +
                                 " describes, so nothing would use it: model.layers.1.self_attn.q_proj.bias; is " +
                                 (dir / "config.json").string() + " the one that belongs to these weights?");
-  fs::remove_all(dir);
 }
 
 TEST_CASE("OPT's LayerNorm biases and learned positions are checked too", "[pipeline][checkpoint-checks]") {
-  const fs::path dir = qf::test::unique_temp_dir("ckcheck_opt");
+  const qf::test::TempDir dir_tmp("ckcheck_opt");
+  const fs::path& dir = dir_tmp.path();
   qf::test::copy_fixture("opt-random", dir);
   qf::test::set_tensor(dir, "model.decoder.layers.1.self_attn_layer_norm.bias", at::Tensor());
   CHECK(check_error(dir) == (dir / "config.json").string() +
@@ -118,5 +120,4 @@ TEST_CASE("OPT's LayerNorm biases and learned positions are checked too", "[pipe
                                 " has shape [130, 128], but " + (dir / "config.json").string() +
                                 " needs [258, 128] = [max_position_embeddings + 2 (258), hidden_size (128)]; the "
                                 "checkpoint and its config.json do not match");
-  fs::remove_all(dir);
 }

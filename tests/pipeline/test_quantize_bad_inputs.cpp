@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "broken_model.hpp"
+#include "support/temp_dir.hpp"
 #include "common/error.hpp"
 #include "pipeline/quantize.hpp"
 #include "recipe/recipe.hpp"
@@ -52,9 +53,9 @@ Outcome quantize_rtn(const fs::path& dir) {
 }
 
 // A fresh copy of tiny-llama (4 layers, hidden 256, 4 heads x 64, 2 KV heads, 2 shards + index).
-fs::path tiny_llama_copy(const std::string& tag) {
-  const fs::path dir = qf::test::unique_temp_dir(tag);
-  qf::test::copy_fixture("tiny-llama", dir);
+qf::test::TempDir tiny_llama_copy(const std::string& tag) {
+  qf::test::TempDir dir(tag);
+  qf::test::copy_fixture("tiny-llama", dir.path());
   return dir;
 }
 
@@ -63,7 +64,8 @@ std::string config_of(const fs::path& dir) { return (dir / "config.json").string
 }  // namespace
 
 TEST_CASE("rtn: a tensor whose shape does not match config.json is rejected up front", "[pipeline][bad-input]") {
-  const fs::path dir = tiny_llama_copy("bad_shape");
+  const qf::test::TempDir dir_tmp = tiny_llama_copy("bad_shape");
+  const fs::path& dir = dir_tmp.path();
   qf::test::set_tensor(dir, "model.layers.0.self_attn.q_proj.weight", at::randn({512, 128}).to(at::kBFloat16));
   const Outcome o = quantize_rtn(dir);
   CHECK(o.error == "tensor 'model.layers.0.self_attn.q_proj.weight' in " +
@@ -73,11 +75,11 @@ TEST_CASE("rtn: a tensor whose shape does not match config.json is rejected up f
                        "checkpoint and its config.json do not match");
   CHECK_FALSE(o.wrote_output);
   CHECK(o.model_unchanged);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("rtn: a wrong hidden_size in config.json is rejected up front", "[pipeline][bad-input]") {
-  const fs::path dir = tiny_llama_copy("bad_hidden");
+  const qf::test::TempDir dir_tmp = tiny_llama_copy("bad_hidden");
+  const fs::path& dir = dir_tmp.path();
   qf::test::edit_config(dir, [](nlohmann::json& j) { j["hidden_size"] = 512; });
   const Outcome o = quantize_rtn(dir);
   CHECK(o.error == "tensor 'model.embed_tokens.weight' in " + (dir / "model-00001-of-00002.safetensors").string() +
@@ -86,12 +88,12 @@ TEST_CASE("rtn: a wrong hidden_size in config.json is rejected up front", "[pipe
                        "the checkpoint and its config.json do not match");
   CHECK_FALSE(o.wrote_output);
   CHECK(o.model_unchanged);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("rtn: NaN and Inf weights are errors naming the tensor", "[pipeline][bad-input]") {
   SECTION("scattered NaN/Inf values") {
-    const fs::path dir = tiny_llama_copy("nan_values");
+    const qf::test::TempDir dir_tmp = tiny_llama_copy("nan_values");
+    const fs::path& dir = dir_tmp.path();
     at::Tensor w = qf::test::read_tensor(dir, "model.layers.0.self_attn.q_proj.weight");
     w[5][17] = std::numeric_limits<float>::quiet_NaN();
     w[5][40] = std::numeric_limits<float>::infinity();
@@ -103,10 +105,10 @@ TEST_CASE("rtn: NaN and Inf weights are errors naming the tensor", "[pipeline][b
                      "re-export it from a healthy copy");
     CHECK_FALSE(o.wrote_output);
     CHECK(o.model_unchanged);
-    fs::remove_all(dir);
   }
   SECTION("a NaN row in a later layer (it used to become finite codes)") {
-    const fs::path dir = tiny_llama_copy("nan_row");
+    const qf::test::TempDir dir_tmp = tiny_llama_copy("nan_row");
+    const fs::path& dir = dir_tmp.path();
     at::Tensor w = qf::test::read_tensor(dir, "model.layers.2.mlp.down_proj.weight");  // [256, 768]
     w[7].fill_(std::numeric_limits<float>::quiet_NaN());
     qf::test::set_tensor(dir, "model.layers.2.mlp.down_proj.weight", w);
@@ -116,12 +118,12 @@ TEST_CASE("rtn: NaN and Inf weights are errors naming the tensor", "[pipeline][b
                                           "values (first at row 7, column 0)"));
     CHECK_FALSE(o.wrote_output);
     CHECK(o.model_unchanged);
-    fs::remove_all(dir);
   }
 }
 
 TEST_CASE("rtn: finite weights whose group scale overflows fp16 are an error", "[pipeline][bad-input]") {
-  const fs::path dir = tiny_llama_copy("scale_overflow");
+  const qf::test::TempDir dir_tmp = tiny_llama_copy("scale_overflow");
+  const fs::path& dir = dir_tmp.path();
   at::Tensor w = qf::test::read_tensor(dir, "model.layers.1.mlp.up_proj.weight");  // [768, 256]
   w[3][100] = 1.0e6;  // bf16 keeps 999424; a 4-bit group scale of ~66600 is past fp16's 65504
   qf::test::set_tensor(dir, "model.layers.1.mlp.up_proj.weight", w);
@@ -131,22 +133,22 @@ TEST_CASE("rtn: finite weights whose group scale overflows fp16 are an error", "
                    "scales cannot hold it; the checkpoint is damaged or not meant for this format");
   CHECK_FALSE(o.wrote_output);
   CHECK(o.model_unchanged);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("rtn: num_attention_heads 0 is a config error, not a crash", "[pipeline][bad-input]") {
-  const fs::path dir = tiny_llama_copy("zero_heads");
+  const qf::test::TempDir dir_tmp = tiny_llama_copy("zero_heads");
+  const fs::path& dir = dir_tmp.path();
   qf::test::edit_config(dir, [](nlohmann::json& j) { j["num_attention_heads"] = 0; });
   const Outcome o = quantize_rtn(dir);
   CHECK(o.error == config_of(dir) + ": key 'num_attention_heads' must be a positive integer, got 0");
   CHECK_FALSE(o.wrote_output);
   CHECK(o.model_unchanged);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("rtn: layers the config does not describe are not dropped silently", "[pipeline][bad-input]") {
   SECTION("fewer layers in config.json than in the checkpoint") {
-    const fs::path dir = tiny_llama_copy("fewer_layers");
+    const qf::test::TempDir dir_tmp = tiny_llama_copy("fewer_layers");
+    const fs::path& dir = dir_tmp.path();
     qf::test::edit_config(dir, [](nlohmann::json& j) { j["num_hidden_layers"] = 2; });
     const Outcome o = quantize_rtn(dir);
     CHECK(o.error == "18 checkpoint tensors are not part of the model " + config_of(dir) +
@@ -157,10 +159,10 @@ TEST_CASE("rtn: layers the config does not describe are not dropped silently", "
                          config_of(dir) + " says num_hidden_layers 2: fix num_hidden_layers");
     CHECK_FALSE(o.wrote_output);
     CHECK(o.model_unchanged);
-    fs::remove_all(dir);
   }
   SECTION("more layers in config.json than in the checkpoint") {
-    const fs::path dir = tiny_llama_copy("more_layers");
+    const qf::test::TempDir dir_tmp = tiny_llama_copy("more_layers");
+    const fs::path& dir = dir_tmp.path();
     qf::test::edit_config(dir, [](nlohmann::json& j) { j["num_hidden_layers"] = 5; });
     const Outcome o = quantize_rtn(dir);
     CHECK(o.error == config_of(dir) +
@@ -169,7 +171,6 @@ TEST_CASE("rtn: layers the config does not describe are not dropped silently", "
                          "config.json do not match");
     CHECK_FALSE(o.wrote_output);
     CHECK(o.model_unchanged);
-    fs::remove_all(dir);
   }
 }
 
@@ -177,11 +178,11 @@ TEST_CASE("rtn: every fixture still quantizes with the checks in place", "[pipel
   for (const char* fixture : {"tiny-llama", "llama-random", "mistral-random", "opt-random", "qwen2-random",
                               "qwen3-random"}) {
     CAPTURE(fixture);
-    const fs::path dir = qf::test::unique_temp_dir(std::string("rtn_ok_") + fixture);
+    const qf::test::TempDir dir_tmp(std::string("rtn_ok_") + fixture);
+    const fs::path& dir = dir_tmp.path();
     qf::test::copy_fixture(fixture, dir);
     const Outcome o = quantize_rtn(dir);
     CHECK(o.error.empty());
     CHECK(fs::exists(dir / "OUT" / "config.json"));
-    fs::remove_all(dir);
   }
 }

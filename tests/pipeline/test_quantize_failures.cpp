@@ -6,6 +6,7 @@
 #include "common/error.hpp"
 #include "pipeline/quantize.hpp"
 #include "recipe/recipe.hpp"
+#include "support/temp_dir.hpp"
 #include "synthetic_model.hpp"
 
 namespace fs = std::filesystem;
@@ -44,7 +45,8 @@ size_t entry_count(const fs::path& d) {
 }  // namespace
 
 TEST_CASE("a method that fails mid-run leaves nothing behind", "[pipeline][failure]") {
-  const fs::path dir = fs::temp_directory_path() / "qf_fail_model";
+  const qf::test::TempDir tmp("fail_model");
+  const fs::path dir = tmp / "model";
   qf::test::make_synthetic_llama(dir, 4);
   const auto before = qf::test::snapshot(dir);
   const size_t entries = entry_count(dir);
@@ -64,11 +66,11 @@ TEST_CASE("a method that fails mid-run leaves nothing behind", "[pipeline][failu
   CHECK_FALSE(fs::exists(dir / "OUT"));
   CHECK(entry_count(dir) == entries);
   CHECK(qf::test::snapshot(dir) == before);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("missing plugins, missing models and quantized inputs are clear errors", "[pipeline][failure]") {
-  const fs::path dir = fs::temp_directory_path() / "qf_fail_inputs";
+  const qf::test::TempDir tmp("fail_inputs");
+  const fs::path dir = tmp / "model";
   qf::test::make_synthetic_llama(dir, 5);
   CHECK_THAT(run_error(dir, "awq_nope", "/nonexistent"),
              Catch::Contains("method plugin 'awq_nope' is not installed") && Catch::Contains("rtn"));
@@ -79,5 +81,4 @@ TEST_CASE("missing plugins, missing models and quantized inputs are clear errors
   CHECK_THAT(run_error(dir, "rtn", "/nonexistent"), Catch::Contains("already has a quantization_config"));
   std::ofstream(dir / "config.json") << R"({"model_type": "gpt_neox_unknown", "hidden_size": 8})";
   CHECK_THAT(run_error(dir, "rtn", "/nonexistent"), Catch::Contains("gpt_neox_unknown") && Catch::Contains("llama"));
-  fs::remove_all(dir);
 }

@@ -12,6 +12,7 @@
 #include "quantforge/packing.hpp"
 #include "recipe/recipe.hpp"
 #include "safetensors/reader.hpp"
+#include "support/temp_dir.hpp"
 #include "synthetic_model.hpp"
 
 namespace fs = std::filesystem;
@@ -143,7 +144,8 @@ qf::host::PluginRegistry bundled() {
 }  // namespace
 
 TEST_CASE("RTN 4-bit asymmetric into the subdirectory layout (gptq_v2)", "[pipeline][rtn]") {
-  const fs::path dir = fs::temp_directory_path() / "qf_rtn_subdir";
+  const qf::test::TempDir tmp("rtn_subdir");
+  const fs::path dir = tmp / "model";
   const auto m = qf::test::make_synthetic_llama(dir, 1);
   const auto before = qf::test::snapshot(dir);
   const Scheme s{4, 128, false, false};
@@ -169,13 +171,11 @@ TEST_CASE("RTN 4-bit asymmetric into the subdirectory layout (gptq_v2)", "[pipel
   CHECK(read_json(out / "quantize_config.json") == config["quantization_config"]);
   check_checkpoint(qf::st::Checkpoint::open(out), m, s, false);
   CHECK(qf::test::snapshot(dir) == before);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("RTN 8-bit symmetric into a standalone folder, sharded (gptq v1)", "[pipeline][rtn]") {
-  const fs::path dir = fs::temp_directory_path() / "qf_rtn_standalone";
-  const fs::path out = fs::temp_directory_path() / "qf_rtn_standalone_out";
-  fs::remove_all(out);
+  const qf::test::TempDir tmp("rtn_standalone");
+  const fs::path dir = tmp / "model", out = tmp / "out";
   const auto m = qf::test::make_synthetic_llama(dir, 2);
   const auto before = qf::test::snapshot(dir);
   const Scheme s{8, 128, true, false};
@@ -200,12 +200,11 @@ TEST_CASE("RTN 8-bit symmetric into a standalone folder, sharded (gptq v1)", "[p
   // Symmetric v1 zero words are the constant every loader assumes (gptq.md §5.4).
   CHECK(to_vec(stored(ckpt, "model.layers.0.mlp.down_proj.qzeros"))[0] == 0x7F7F7F7F);
   CHECK(qf::test::snapshot(dir) == before);
-  fs::remove_all(dir);
-  fs::remove_all(out);
 }
 
 TEST_CASE("RTN AWQ GEMM in place with the -AWQ suffix", "[pipeline][rtn]") {
-  const fs::path dir = fs::temp_directory_path() / "qf_rtn_inplace";
+  const qf::test::TempDir tmp("rtn_inplace");
+  const fs::path dir = tmp / "model";
   const auto m = qf::test::make_synthetic_llama(dir, 3);
   const auto before = qf::test::snapshot(dir);
   const Scheme s{4, 128, false, true};
@@ -234,5 +233,4 @@ TEST_CASE("RTN AWQ GEMM in place with the -AWQ suffix", "[pipeline][rtn]") {
   qf::pipeline::quantize(req, registry);
   after = qf::test::snapshot(dir);
   for (const auto& [name, bytes] : before) CHECK(after.at(name) == bytes);
-  fs::remove_all(dir);
 }

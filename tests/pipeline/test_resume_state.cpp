@@ -1,34 +1,20 @@
 // The per-layer resume state: what a layer emitted comes back in the same order with the same bytes,
 // the hidden states come back exactly, and a changed fingerprint is refused naming what changed.
 #include <ATen/ATen.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <fstream>
-#include <random>
 
 #include "common/error.hpp"
 #include "pipeline/dl_views.hpp"
 #include "pipeline/resume_state.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using qf::pipeline::Fingerprint;
 using qf::pipeline::ResumeStore;
 
-namespace {
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("qf_resume_" + std::to_string(::getpid()) + "_" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-}  // namespace
+using qf::test::TempDir;
 
 TEST_CASE("finished layers replay in emission order with identical bytes", "[resume]") {
   TempDir dir;
@@ -41,14 +27,14 @@ TEST_CASE("finished layers replay in emission order with identical bytes", "[res
       {"model.layers.0.norm.weight", at::randn({16}).to(at::kBFloat16)}};
   const at::Tensor hidden = at::randn({2, 5, 16});
   {
-    ResumeStore store(dir.path, fp);
+    ResumeStore store(dir.path(), fp);
     CHECK(store.layers_done() == 0);
     for (const auto& [name, t] : layer0) store.record(name, qf::pipeline::view_of(t));
     store.finish_layer(0, hidden);
     store.record("model.layers.1.x", qf::pipeline::view_of(layer0[0].second));
     store.finish_layer(1, hidden * 2);
   }
-  ResumeStore again(dir.path, fp);
+  ResumeStore again(dir.path(), fp);
   REQUIRE(again.layers_done() == 2);
   std::vector<std::string> order;
   again.replay_layer(0, [&](const std::string& name, const DLTensor& t) {
@@ -59,19 +45,19 @@ TEST_CASE("finished layers replay in emission order with identical bytes", "[res
   });
   CHECK(order == std::vector<std::string>{layer0[0].first, layer0[1].first, layer0[2].first});
   CHECK(at::equal(again.load_hidden(), hidden * 2));
-  CHECK_FALSE(fs::exists(dir.path / "hidden-00000.safetensors"));  // only the newest hidden states are kept
+  CHECK_FALSE(fs::exists(dir.path() / "hidden-00000.safetensors"));  // only the newest hidden states are kept
   CHECK(again.bytes_on_disk() > 0);
 }
 
 TEST_CASE("a changed fingerprint is refused, naming each changed part", "[resume]") {
   TempDir dir;
   {
-    ResumeStore store(dir.path, {{"recipe", "bits=4"}, {"threads", "2"}, {"model files", "a:1:2"}});
+    ResumeStore store(dir.path(), {{"recipe", "bits=4"}, {"threads", "2"}, {"model files", "a:1:2"}});
     store.finish_layer(0, at::Tensor());
   }
-  CHECK_THROWS_WITH(ResumeStore(dir.path, {{"recipe", "bits=8"}, {"threads", "1"}, {"model files", "a:1:2"}}),
+  CHECK_THROWS_WITH(ResumeStore(dir.path(), {{"recipe", "bits=8"}, {"threads", "1"}, {"model files", "a:1:2"}}),
                     Catch::Contains("changed since it started: recipe (was bits=4, now bits=8); threads (was 2, now 1)") &&
                         Catch::Contains("--no-resume") && !Catch::Contains("model files"));
-  std::ofstream(dir.path / "state.json") << "{ not json";
-  CHECK_THROWS_WITH(ResumeStore(dir.path, {}), Catch::Contains("damaged") && Catch::Contains("--no-resume"));
+  std::ofstream(dir.path() / "state.json") << "{ not json";
+  CHECK_THROWS_WITH(ResumeStore(dir.path(), {}), Catch::Contains("damaged") && Catch::Contains("--no-resume"));
 }

@@ -33,6 +33,7 @@
 #include "eval/model_open.hpp"
 #include "eval/perplexity.hpp"
 #include "model/model.hpp"
+#include "support/temp_dir.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace fs = std::filesystem;
@@ -100,9 +101,8 @@ fs::path quantize(const fs::path& model, const std::string& name, const std::str
 }  // namespace
 
 TEST_CASE("GPTQ and AWQ beat RTN, GPTQ 8-bit matches fp, on the bundled model's held-out text", "[quality]") {
-  const fs::path work = fs::temp_directory_path() / "qf_quality";
-  fs::remove_all(work);
-  fs::create_directories(work);
+  const qf::test::TempDir tmp("quality");
+  const fs::path& work = tmp.path();
   const fs::path model = work / "tiny-llama";  // GPTQ: the recipe's compute dtype (auto: bf16 on AMX)
   fs::copy(kTiny, model);
 
@@ -143,5 +143,4 @@ TEST_CASE("GPTQ and AWQ beat RTN, GPTQ 8-bit matches fp, on the bundled model's 
     sb << b.rdbuf();
     CHECK(sa.str() == sb.str());
   }
-  fs::remove_all(work);
 }

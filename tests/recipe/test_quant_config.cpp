@@ -4,7 +4,7 @@
 #include "common/error.hpp"
 #include "recipe/closest_name.hpp"
 #include "recipe/quant_config.hpp"
-#include "scratch.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace qf::recipe;
 using Catch::Contains;
@@ -23,7 +23,7 @@ bool has_line(const std::vector<std::string>& lines, const std::string& part) {
 }  // namespace
 
 TEST_CASE("AutoAWQ quant_config.json", "[recipe][quant_config]") {
-  qf_test::ScratchDir dir;
+  qf::test::TempDir dir("recipe");
   // The legacy AutoAWQ file (specs/awq.md §7.2), indent=4.
   const auto p = dir.write("quant_config.json",
                            "{\n    \"zero_point\": true,\n    \"q_group_size\": 128,\n    \"w_bit\": 4,\n"
@@ -41,7 +41,7 @@ TEST_CASE("AutoAWQ quant_config.json", "[recipe][quant_config]") {
 }
 
 TEST_CASE("GPTQ quantize_config.json (AutoGPTQ and GPTQModel)", "[recipe][quant_config]") {
-  qf_test::ScratchDir dir;
+  qf::test::TempDir dir("recipe");
   const auto ag = dir.write("quantize_config.json", R"({
   "bits": 4, "group_size": 128, "damp_percent": 0.01, "desc_act": true, "static_groups": false,
   "sym": true, "true_sequential": true, "model_name_or_path": null, "model_file_base_name": null,
@@ -81,7 +81,7 @@ TEST_CASE("GPTQ quantize_config.json (AutoGPTQ and GPTQModel)", "[recipe][quant_
 }
 
 TEST_CASE("quant_config in TOML, and format detection by content", "[recipe][quant_config]") {
-  qf_test::ScratchDir dir;
+  qf::test::TempDir dir("recipe");
   const auto t = dir.write("qc.toml", "w_bit = 4\nq_group_size = 64\nzero_point = false\nversion = \"gemm\"\n"
                                       "damp_percent = 0.1\nskip = [1, 2]\n");
   std::vector<std::string> warnings;
@@ -98,7 +98,7 @@ TEST_CASE("quant_config in TOML, and format detection by content", "[recipe][qua
 }
 
 TEST_CASE("quant_config errors name the file", "[recipe][quant_config]") {
-  qf_test::ScratchDir dir;
+  qf::test::TempDir dir("recipe");
   const auto bad = dir.write("bad.json", "{\n  \"bits\": 4,\n  \"sym\": tru\n}");
   CHECK_THROWS_WITH(load_quant_config(bad), Contains(bad.generic_string() + ":3:") && Contains("JSON syntax error"));
   const auto badt = dir.write("bad.toml", "bits = 4\nsym = \n");
@@ -168,7 +168,7 @@ using Strings = std::vector<std::string>;
 
 TEST_CASE("a misspelt quant_config key is an error naming it, the closest key and the method's keys",
           "[recipe][quant_config]") {
-  qf_test::ScratchDir dir;
+  qf::test::TempDir dir("recipe");
   const auto p = dir.write("qc.json", R"({"bits": 4, "group_sise": 64, "quant_method": "gptq"})");
   Recipe r = recipe_for("gptq");
   const Recipe before = r;
@@ -194,7 +194,7 @@ TEST_CASE("a misspelt quant_config key is an error naming it, the closest key an
 }
 
 TEST_CASE("keys other tools write are ignored and listed; the method's keys are used", "[recipe][quant_config]") {
-  qf_test::ScratchDir dir;
+  qf::test::TempDir dir("recipe");
   // AutoGPTQ's quantize_config.json for GPTQ.
   const auto ag = dir.write("quantize_config.json", R"({
   "bits": 4, "group_size": 64, "damp_percent": 0.01, "desc_act": true, "static_groups": false,
@@ -235,7 +235,7 @@ TEST_CASE("keys other tools write are ignored and listed; the method's keys are 
 
 TEST_CASE("GPTQModel's meta table is never an error; the method's own key wins over a translated one",
           "[recipe][quant_config]") {
-  qf_test::ScratchDir dir;
+  qf::test::TempDir dir("recipe");
   const auto gm = dir.write("gm.json", R"({ "bits": 4, "group_size": 128, "desc_act": false, "sym": true,
     "lm_head": false, "quant_method": "gptq", "checkpoint_format": "gptq", "pack_dtype": "int32",
     "meta": { "quantizer": ["gptqmodel:5.6.12"], "uri": "https://github.com/modelcloud/gptqmodel",
@@ -256,7 +256,7 @@ TEST_CASE("GPTQModel's meta table is never an error; the method's own key wins o
 }
 
 TEST_CASE("a quant_config file that sets nothing is an error", "[recipe][quant_config]") {
-  qf_test::ScratchDir dir;
+  qf::test::TempDir dir("recipe");
   Recipe r = recipe_for("rtn");
   const Recipe before = r;
   const auto only_foreign = dir.write("foreign.json", R"({"quant_method": "awq", "version": "gemm", "meta": {}})");

@@ -1,7 +1,5 @@
 #pragma once
-// Helpers shared by the safetensors tests: a scratch directory and raw-bytes file builders.
-#include <stdlib.h>
-
+// Helpers shared by the safetensors tests: the scratch directory and raw-bytes file builders.
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <filesystem>
@@ -10,6 +8,7 @@
 #include <string_view>
 
 #include "common/error.hpp"
+#include "support/temp_dir.hpp"
 
 namespace qf::st::test {
 namespace fs = std::filesystem;
@@ -31,20 +30,7 @@ class MessageHas : public Catch::MatcherBase<qf::Error> {
 // Requires exactly a qf::Error (not another exception type) whose message contains a and b.
 #define REQUIRE_ST_ERROR(expr, a, b) REQUIRE_THROWS_MATCHES(expr, qf::Error, ::qf::st::test::MessageHas(a, b))
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "qf-st-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path operator/(const std::string& name) const { return path / name; }
-  std::size_t count() const { return std::size_t(std::distance(fs::directory_iterator(path), {})); }
-};
+using qf::test::TempDir;  // tests/support/temp_dir.hpp
 
 inline std::string le64(uint64_t n) {
   std::string s(8, '\0');

@@ -35,29 +35,29 @@ float at(const TensorView& v, std::size_t i) {
 TEST_CASE("checkpoint from model.safetensors or the only .safetensors file", "[safetensors][checkpoint]") {
   TempDir dir;
   write_file(dir / "weights.safetensors", {{"a", DType::F32, {2}, kA, sizeof kA}});
-  auto c = Checkpoint::open(dir.path);
+  auto c = Checkpoint::open(dir.path());
   CHECK(c.names() == std::vector<std::string>{"a"});
   CHECK(at(c.get("a"), 1) == 2.0f);
 
   write_file(dir / "model.safetensors", {{"b", DType::F32, {3}, kB, sizeof kB}});
-  auto m = Checkpoint::open(dir.path);  // model.safetensors wins over the other file
+  auto m = Checkpoint::open(dir.path());  // model.safetensors wins over the other file
   CHECK(m.names() == std::vector<std::string>{"b"});
   CHECK(m.files().size() == 1);
 }
 
 TEST_CASE("checkpoint directory errors", "[safetensors][checkpoint]") {
   TempDir dir;
-  REQUIRE_ST_ERROR(Checkpoint::open(dir.path), dir.path.string(), "no .safetensors file");
+  REQUIRE_ST_ERROR(Checkpoint::open(dir.path()), dir.path().string(), "no .safetensors file");
   REQUIRE_ST_ERROR(Checkpoint::open(dir / "nope"), "nope", "not a directory");
   two_shards(dir);
-  REQUIRE_ST_ERROR(Checkpoint::open(dir.path), "s1.safetensors", "s2.safetensors");
+  REQUIRE_ST_ERROR(Checkpoint::open(dir.path()), "s1.safetensors", "s2.safetensors");
 }
 
 TEST_CASE("sharded checkpoint through the index", "[safetensors][checkpoint]") {
   TempDir dir;
   two_shards(dir);
   index(dir, R"({"a":"s1.safetensors","b":"s2.safetensors","c":"s2.safetensors"})");
-  auto c = Checkpoint::open(dir.path);
+  auto c = Checkpoint::open(dir.path());
   CHECK(c.names() == std::vector<std::string>{"a", "b", "c"});
   CHECK(c.files().size() == 2);
   CHECK(at(c.get("b"), 2) == 5.0f);
@@ -75,7 +75,7 @@ TEST_CASE("a custom index name (AWQ in-place layout)", "[safetensors][checkpoint
   TempDir dir;
   two_shards(dir);
   index(dir, R"({"a":"s1.safetensors"})", "model-AWQ.safetensors.index.json");
-  auto c = Checkpoint::open(dir.path, "model-AWQ.safetensors.index.json");
+  auto c = Checkpoint::open(dir.path(), "model-AWQ.safetensors.index.json");
   CHECK(c.names() == std::vector<std::string>{"a"});
 }
 
@@ -84,28 +84,28 @@ TEST_CASE("index errors name the index, the tensor and the file", "[safetensors]
   two_shards(dir);
   const std::string idx = (dir / "model.safetensors.index.json").string();
   write_bytes(dir / "model.safetensors.index.json", "{\"weight_map\": {");
-  REQUIRE_ST_ERROR(Checkpoint::open(dir.path), idx, "not valid JSON");
+  REQUIRE_ST_ERROR(Checkpoint::open(dir.path()), idx, "not valid JSON");
   write_bytes(dir / "model.safetensors.index.json", "[]");
-  REQUIRE_ST_ERROR(Checkpoint::open(dir.path), idx, "not a JSON object");
+  REQUIRE_ST_ERROR(Checkpoint::open(dir.path()), idx, "not a JSON object");
   write_bytes(dir / "model.safetensors.index.json", R"({"metadata":{}})");
-  REQUIRE_ST_ERROR(Checkpoint::open(dir.path), idx, "weight_map");
+  REQUIRE_ST_ERROR(Checkpoint::open(dir.path()), idx, "weight_map");
   index(dir, R"({"a":"s1.safetensors","a":"s2.safetensors"})");
-  REQUIRE_ST_ERROR(Checkpoint::open(dir.path), idx, "duplicate key \"a\"");
+  REQUIRE_ST_ERROR(Checkpoint::open(dir.path()), idx, "duplicate key \"a\"");
   index(dir, R"({"a":1})");
-  REQUIRE_ST_ERROR(Checkpoint::open(dir.path), idx, "tensor 'a'");
+  REQUIRE_ST_ERROR(Checkpoint::open(dir.path()), idx, "tensor 'a'");
   index(dir, R"({"a":"s1.safetensors","b":"gone.safetensors"})");
-  REQUIRE_ST_ERROR(Checkpoint::open(dir.path), "tensor 'b'", "\"gone.safetensors\", which does not exist");
+  REQUIRE_ST_ERROR(Checkpoint::open(dir.path()), "tensor 'b'", "\"gone.safetensors\", which does not exist");
   index(dir, R"({"a":"s1.safetensors","b":"s1.safetensors"})");
-  REQUIRE_ST_ERROR(Checkpoint::open(dir.path), "tensor 'b'", "\"s1.safetensors\", which does not contain it");
+  REQUIRE_ST_ERROR(Checkpoint::open(dir.path()), "tensor 'b'", "\"s1.safetensors\", which does not contain it");
   for (const char* escape : {"../s1.safetensors", "/etc/passwd", "sub/../../s1.safetensors", ""}) {
     INFO(escape);
     index(dir, std::string(R"({"a":")") + escape + "\"}");
-    REQUIRE_ST_ERROR(Checkpoint::open(dir.path), "tensor 'a'", "not a plain path inside the model directory");
+    REQUIRE_ST_ERROR(Checkpoint::open(dir.path()), "tensor 'a'", "not a plain path inside the model directory");
   }
   // A corrupt shard: the error names the shard file.
   write_bytes(dir / "s2.safetensors", "short");
   index(dir, R"({"a":"s1.safetensors","b":"s2.safetensors"})");
-  REQUIRE_ST_ERROR(Checkpoint::open(dir.path), (dir / "s2.safetensors").string(), "shorter");
+  REQUIRE_ST_ERROR(Checkpoint::open(dir.path()), (dir / "s2.safetensors").string(), "shorter");
 }
 
 TEST_CASE("open_files rejects a tensor present in two files", "[safetensors][checkpoint]") {
@@ -123,7 +123,7 @@ TEST_CASE("released pages read back the same bytes; the file is untouched", "[sa
   write_file(dir / "model.safetensors",
              {{"small", DType::F32, {2}, kA, sizeof kA}, {"big", DType::F32, {int64_t(big.size())}, big.data(), big.size() * 4}});
   const auto before = std::filesystem::file_size(dir / "model.safetensors");
-  auto c = Checkpoint::open(dir.path);
+  auto c = Checkpoint::open(dir.path());
   const TensorView v = c.get("big");
   CHECK(at(v, 12345) == 12345 * 0.5f);  // resident now
   c.release_pages("big");

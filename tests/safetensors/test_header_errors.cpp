@@ -125,7 +125,7 @@ TEST_CASE("file-level errors name the file", "[safetensors][reader]") {
   write_bytes(p, raw_file(R"({"w":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}})", "x"));
   REQUIRE_ST_ERROR(SafetensorsFile::open(p), name, "tensor 'w'");
   REQUIRE_ST_ERROR(SafetensorsFile::open(dir / "missing.safetensors"), "missing.safetensors", "cannot open");
-  REQUIRE_ST_ERROR(SafetensorsFile::open(dir.path), dir.path.string(), "not a regular file");
+  REQUIRE_ST_ERROR(SafetensorsFile::open(dir.path()), dir.path().string(), "not a regular file");
   // A hand-made valid file with an unpadded header is accepted (padding is the writer's duty).
   write_bytes(p, raw_file(R"({"w":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}})", "xy"));
   auto f = SafetensorsFile::open(p);

@@ -43,7 +43,7 @@ TEST_CASE("shard_file_name follows Hugging Face naming", "[safetensors][shards]"
 
 TEST_CASE("greedy split in arrival order", "[safetensors][shards]") {
   TempDir dir;
-  ShardedWriter w(100, dir.path);
+  ShardedWriter w(100, dir.path());
   add_sizes(w, {40, 40, 40, 60, 50, 50});
   auto shards = w.finish(hf_names(dir));
   // 40+40 | 40+60 (=100 fits: only "> max" splits) | 50+50
@@ -55,7 +55,7 @@ TEST_CASE("greedy split in arrival order", "[safetensors][shards]") {
 
 TEST_CASE("an oversize tensor goes alone, ahead of the open shard (as huggingface_hub)", "[safetensors][shards]") {
   TempDir dir;
-  ShardedWriter w(100, dir.path);
+  ShardedWriter w(100, dir.path());
   add_sizes(w, {10, 250, 20, 90});
   auto shards = w.finish(hf_names(dir));
   CHECK(names_of(shards) == std::vector<std::vector<std::string>>{{"t1"}, {"t0", "t2"}, {"t3"}});
@@ -65,7 +65,7 @@ TEST_CASE("an oversize tensor goes alone, ahead of the open shard (as huggingfac
 
 TEST_CASE("one shard is model.safetensors; contents and reference order inside", "[safetensors][shards]") {
   TempDir dir;
-  ShardedWriter w(1000, dir.path, {{"quantized_by", "quantforge"}});
+  ShardedWriter w(1000, dir.path(), {{"quantized_by", "quantforge"}});
   const float f32[2] = {1.5f, -2.5f};
   const int32_t i32[3] = {1, 2, 3};
   const uint16_t f16[1] = {0x3c00};
@@ -93,7 +93,7 @@ TEST_CASE("one shard is model.safetensors; contents and reference order inside",
 
 TEST_CASE("shards round trip through the index and Checkpoint", "[safetensors][shards][checkpoint]") {
   TempDir dir;
-  ShardedWriter w(64, dir.path);
+  ShardedWriter w(64, dir.path());
   auto data = add_sizes(w, {30, 30, 30, 100, 5});
   auto shards = w.finish([&](std::size_t i, std::size_t n) { return dir / shard_file_name("model", "-AWQ", i, n); });
   REQUIRE(shards.size() == 3);
@@ -112,7 +112,7 @@ TEST_CASE("shards round trip through the index and Checkpoint", "[safetensors][s
         "    \"t4\": \"model-00003-of-00003-AWQ.safetensors\"\n"
         "  }\n"
         "}\n");
-  auto c = Checkpoint::open(dir.path, "model-AWQ.safetensors.index.json");
+  auto c = Checkpoint::open(dir.path(), "model-AWQ.safetensors.index.json");
   REQUIRE(c.names().size() == 5);
   for (std::size_t i = 0; i < data.size(); ++i) {
     auto v = c.get("t" + std::to_string(i));
@@ -132,7 +132,7 @@ TEST_CASE("write_index sorts keys and escapes non-ASCII like Python json", "[saf
 
 TEST_CASE("sharded writer errors", "[safetensors][shards]") {
   TempDir dir;
-  ShardedWriter w(100, dir.path);
+  ShardedWriter w(100, dir.path());
   const char b[4] = {};
   w.add("a", DType::U8, {4}, b, 4);
   REQUIRE_ST_ERROR(w.add("a", DType::U8, {4}, b, 4), "tensor 'a'", "twice");
@@ -148,7 +148,7 @@ TEST_CASE("sharded writer errors", "[safetensors][shards]") {
 
 TEST_CASE("an empty sharded writer writes one valid empty file", "[safetensors][shards]") {
   TempDir dir;
-  ShardedWriter w(100, dir.path);
+  ShardedWriter w(100, dir.path());
   auto shards = w.finish(hf_names(dir));
   REQUIRE(shards.size() == 1);
   CHECK(shards[0].names.empty());

@@ -5,9 +5,9 @@
 // (linked into the stand-in build/bin) on the real bundled model and held-out text.
 #include <catch2/catch.hpp>
 
-#include "../cli/shell_run.hpp"
+#include "cli/shell_run.hpp"
+#include "support/temp_dir.hpp"
 
-#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -36,12 +36,9 @@ using qf::test::ScopedEnv;
 
 // A stand-in source tree in a fresh temp folder, removed at the end.
 struct StandInTree {
-  fs::path root;
+  qf::test::TempDir tmp{"scripts_test"};
+  fs::path root = tmp.path();
   StandInTree() {
-    static std::atomic<int> counter{0};
-    root = fs::temp_directory_path() /
-           ("qf_scripts_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(root);
     const fs::path src = fs::path(QF_SOURCE_DIR) / "scripts";
     for (const char* s : {"build.sh", "test.sh", "demo.sh"}) {
       fs::create_directories(root / "scripts");
@@ -64,12 +61,6 @@ if(QF_BUILD_TESTS)
 endif()
 )");
   }
-  ~StandInTree() {
-    std::error_code ec;
-    fs::remove_all(root, ec);
-  }
-  StandInTree(const StandInTree&) = delete;
-  StandInTree& operator=(const StandInTree&) = delete;
 
   Result run(const std::string& script, const std::string& env = "") const {
     return shell("cd " + root.string() + " && " + env + " scripts/" + script);

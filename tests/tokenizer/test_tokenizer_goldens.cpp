@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "support/fixtures.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace fs = std::filesystem;
@@ -29,11 +30,7 @@ std::string quoted(const std::string& s) { return json(s).dump(); }
 
 TEST_CASE("tokenizer goldens (Rust tokenizers)", "[tokenizer][goldens]") {
   const fs::path data = fs::path(QF_TEST_DATA_DIR);
-  const fs::path golden_path = data / "tokenizers" / "goldens.json";
-  if (!fs::exists(golden_path)) {
-    WARN("no " << golden_path << ": golden cases skipped");
-    return;
-  }
+  const fs::path golden_path = qf::test::require_fixture(data / "tokenizers" / "goldens.json");
   std::ifstream in(golden_path);
   const json g = json::parse(in);
   const json& strings = g.at("strings");

@@ -1,14 +1,14 @@
 // First-principles tests: hand-built tokenizer.json files written to a temp folder.
 #include <catch2/catch.hpp>
 
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <unistd.h>
 
 #include "common/error.hpp"
+#include "support/fixtures.hpp"
+#include "support/temp_dir.hpp"
 #include "tokenizer/byte_level.hpp"
 #include "tokenizer/pattern.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -20,25 +20,16 @@ using qf::tok::Tokenizer;
 
 namespace {
 
-fs::path temp_dir() {
-  static std::atomic<int> counter{0};
-  fs::path d = fs::temp_directory_path() / ("qf_tok_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  fs::create_directories(d);
-  return d;
-}
-
 fs::path write_file(const fs::path& dir, const std::string& name, const std::string& text) {
   std::ofstream(dir / name, std::ios::binary) << text;
   return dir / name;
 }
 
 Tokenizer load(const json& tok, const json& cfg = json()) {
-  const fs::path d = temp_dir();
-  write_file(d, "tokenizer.json", tok.dump());
-  if (!cfg.is_null()) write_file(d, "tokenizer_config.json", cfg.dump());
-  Tokenizer t = Tokenizer::from_dir(d);
-  fs::remove_all(d);
-  return t;
+  const qf::test::TempDir d("tok_test");
+  write_file(d.path(), "tokenizer.json", tok.dump());
+  if (!cfg.is_null()) write_file(d.path(), "tokenizer_config.json", cfg.dump());
+  return Tokenizer::from_dir(d.path());
 }
 
 std::string bl(const std::string& raw) {  // byte-level form of a raw string
@@ -328,7 +319,8 @@ TEST_CASE("the post-processor's ids around the text, applied alone, and the conf
 }
 
 TEST_CASE("errors name the file and the key", "[tokenizer]") {
-  const fs::path d = temp_dir();
+  const qf::test::TempDir tmp("tok_test");
+  const fs::path& d = tmp.path();
   CHECK_THROWS_WITH(Tokenizer::from_dir(d / "nope"), Catch::Contains("not found") && Catch::Contains("tokenizer.json"));
   write_file(d, "tokenizer.json", "{\"model\": {");
   CHECK_THROWS_AS(Tokenizer::from_dir(d), qf::Error);
@@ -353,18 +345,13 @@ TEST_CASE("errors name the file and the key", "[tokenizer]") {
   write_file(d, "tokenizer.json", byte_level_tokenizer({}).dump());
   write_file(d, "tokenizer_config.json", "{\"bos_token\": \"<nope>\"}");
   CHECK_THROWS_WITH(Tokenizer::from_dir(d), Catch::Contains("tokenizer_config.json") && Catch::Contains("bos_token"));
-  fs::remove_all(d);
 }
 
 TEST_CASE("long SentencePiece-style words: cutting at metaspace boundaries changes nothing", "[tokenizer]") {
   // Inputs longer than the cache limit are cut before each "▁" when no merge can join across it. Adding
   // a never-used merge that could join across "▁" disables the cut; ids must be identical both ways.
   const fs::path data = fs::path(QF_TEST_DATA_DIR) / "tokenizers";
-  const fs::path golden = data / "goldens.json";
-  if (!fs::exists(golden)) {
-    WARN("no goldens.json: skipped");
-    return;
-  }
+  const fs::path golden = qf::test::require_fixture(data / "goldens.json");
   std::string text;
   const json goldens = json::parse(std::ifstream(golden));
   for (const json& s : goldens.at("strings")) {
@@ -376,8 +363,7 @@ TEST_CASE("long SentencePiece-style words: cutting at metaspace boundaries chang
   REQUIRE(text.size() > 4096);
   for (const char* name : {"sp-metaspace", "sp-llama2-legacy"}) {
     INFO(name);
-    const fs::path path = data / name / "tokenizer.json";
-    if (!fs::exists(path)) continue;
+    const fs::path path = qf::test::require_fixture(data / name / "tokenizer.json");
     json j = json::parse(std::ifstream(path));
     const Tokenizer cut = load(j);
     j["model"]["vocab"]["<0x00>" + kSp] = 100000;
