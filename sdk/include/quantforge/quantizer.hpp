@@ -1,6 +1,6 @@
 // Scalar quantization formulas shared by the methods (header-only, no dependencies).
-// gptq_*: the GPTQ reference Quantizer (gptq.md §4), also used for plain RTN.
-// awq_*:  AutoAWQ's pseudo_quantize_tensor with zero point (awq.md §5).
+// gptq_*: the GPTQ reference Quantizer (docs/gptq.md#quantizer), also used for plain RTN.
+// awq_*:  AutoAWQ's pseudo_quantize_tensor with zero point (docs/awq.md#pseudo-quantization).
 // require_*: input checks every method should run before quantizing a weight.
 #pragma once
 
