@@ -105,7 +105,7 @@ class GptqMethod {
   }
 
   void finish() {
-    const char* fmt = o_.sym ? "gptq" : "gptq_v2";  // asymmetric zeros are only lossless in v2 (gptq.md §5.5)
+    const char* fmt = o_.sym ? "gptq" : "gptq_v2";  // asymmetric zeros need v2 (docs/gptq.md#packing-v1-and-v2)
     auto b = [](bool v) { return v ? "true" : "false"; };
     std::ostringstream json;
     json << "{\"quant_method\": \"gptq\", \"bits\": " << o_.bits << ", \"group_size\": " << o_.group_size

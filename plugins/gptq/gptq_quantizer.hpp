@@ -1,4 +1,4 @@
-// GPTQ's Quantizer (gptq.md §4): per-row min/max grid, symmetric or asymmetric, round half to even.
+// GPTQ's Quantizer (docs/gptq.md#quantizer): per-row min/max grid, symmetric or asymmetric, round half to even.
 // Internal C++ API of the gptq plugin, on ATen tensors; the scalar kernels are inline so the solver's
 // hot loop and the tensor-level helpers share the very same arithmetic.
 #pragma once
@@ -32,7 +32,8 @@ struct ScaleZero {
 // Rounds to the nearest IEEE half (round half to even) and back; 0 becomes the smallest subnormal.
 float round_scale_to_half(float x);
 
-// find_params from the raw minimum and maximum of the group's values (gptq.md §4, quant.py L55-76):
+// find_params (IST-DASLab/gptq quant.py, Quantizer.find_params; docs/gptq.md#quantizer) from the raw
+// minimum and maximum of the group's values:
 // the range is widened to contain 0; sym: xmax = max(|xmin|, xmax), xmin = -xmax only if xmin < 0
 // (quirk Q4); an all-zero range becomes [-1, 1]; scale = (xmax - xmin) / maxq in fp32;
 // zero = (maxq + 1) / 2 (sym) or round_half_even(-xmin / scale).
