@@ -115,10 +115,4 @@ std::string lossy(std::string_view bytes) {
   return out;
 }
 
-std::size_t count_chars(std::string_view s) {
-  std::size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
 }  // namespace qf::tok::utf8
