@@ -4,8 +4,9 @@
 # tokens, printing the host's time-by-phase table, the plugin's totals and peak RSS, after the
 # matmul ceilings measured in the same run.
 #   bench/run_quantize_e2e.sh gptq|awq [LAYERS ...]     (default: 12 24)
-# Calibration: wikitext2 from ../shared/data when present (the GPTQ protocol), else the bundled
-# text; the models live in ${QF_BENCH_DIR:-/tmp/qf_bench} and are reused between runs.
+# Calibration: for gptq, the wikitext2 train split (GPTQ protocol) when the development machines'
+# data folder beside the checkout (../shared/data) has it, else the bundled text. The models live in
+# ${QF_BENCH_DIR:-/tmp/qf_bench} and are reused between runs.
 set -eu
 cd "$(dirname "$0")/.."
 method="${1:?usage: bench/run_quantize_e2e.sh gptq|awq [LAYERS ...]}"

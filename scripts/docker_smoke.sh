@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Container smoke test (issue 7): build the image with podman, run `--help`, quantize a copy of the
+# Container smoke test (README "Docker"): build the image with podman, run `--help`, quantize a copy of the
 # bundled tiny-llama inside the container with every bundled method plugin (rtn always; awq and gptq
 # when `plugins list` shows them), check the output files, quantize.log, that the model's own files are
 # byte-identical afterwards, and that outputs belong to the invoking (non-root) user.
 #
-# Without podman it tries ../shared/docker/podman-setup.sh; if that is not possible it prints
+# Without podman (or its local debian:bookworm-slim base image) it runs the machine's podman setup
+# hook, see QF_PODMAN_SETUP below; if that is not possible it prints
 # "docker smoke test SKIPPED: <reason>" and exits 0, or exits 1 when QF_REQUIRE_DOCKER=1 (CI).
 # AWQ runs on the bundled calibration text with a small set, so that the check tests the image
 # (plugins, data files, ownership) and stays quick on 2 cores: QF_SMOKE_CALIB_ARGS overrides (default
@@ -12,6 +13,10 @@
 # other flag: full default calibration (128 x 2048 tokens) on the bundled WikiText-2 validation split,
 # since the image has no train split, with the fallback warning checked.
 # Env: QF_IMAGE (default quantforge:smoke), QF_SMOKE_KEEP=1 keeps the temp dir.
+# QF_PODMAN_SETUP=path: machine-specific hook, a script run once as root that makes podman usable on
+# a machine with no Docker engine and no registry access (installs podman, imports the base image).
+# Unset: a single docker/podman-setup.sh in a folder beside the checkout is used when there is one;
+# with no hook the test is skipped as above.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -32,8 +37,14 @@ step() { echo "== $*"; }
 
 # ---- podman ----
 if ! command -v podman >/dev/null 2>&1 || ! podman image exists docker.io/library/debian:bookworm-slim 2>/dev/null; then
-  SETUP=$ROOT/../shared/docker/podman-setup.sh
-  if [ ! -f "$SETUP" ]; then
+  SETUP=${QF_PODMAN_SETUP:-}
+  if [ -z "$SETUP" ]; then
+    hooks=("$ROOT"/../*/docker/podman-setup.sh)
+    if [ "${#hooks[@]}" = 1 ] && [ -f "${hooks[0]}" ]; then SETUP=${hooks[0]}; fi
+  fi
+  if [ -z "$SETUP" ]; then
+    command -v podman >/dev/null 2>&1 || skip "podman is not installed and no setup hook was found (set QF_PODMAN_SETUP)"
+  elif [ ! -f "$SETUP" ]; then
     command -v podman >/dev/null 2>&1 || skip "podman is not installed and $SETUP does not exist"
   elif [ "$(id -u)" != 0 ]; then
     command -v podman >/dev/null 2>&1 || skip "podman is not installed and $SETUP needs root"

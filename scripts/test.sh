@@ -1,5 +1,5 @@
 #!/bin/sh
-# Installs dependencies, builds everything and runs the whole test suite (ctest). Needs no ../shared.
+# Installs dependencies, builds everything and runs the whole test suite (ctest). Needs nothing outside the repository.
 # Tests and benchmarks are switched on explicitly, because build/ may have been configured without
 # them before (scripts/demo.sh does so to build faster), and CMake keeps such options in its cache.
 # ctest fails, instead of passing quietly, when it finds no test. The container label (the Docker image

@@ -74,7 +74,6 @@ InterruptGuard::~InterruptGuard() {
 }
 
 const std::atomic<bool>& interrupt_flag() { return g_cancel; }
-const std::atomic<bool>& InterruptGuard::cancel_flag() const { return g_cancel; }
 int InterruptGuard::signal_received() const { return g_signal.load(); }
 
 }  // namespace qf::cli

@@ -21,7 +21,6 @@ class InterruptGuard {
   InterruptGuard(const InterruptGuard&) = delete;
   InterruptGuard& operator=(const InterruptGuard&) = delete;
 
-  const std::atomic<bool>& cancel_flag() const;
   int signal_received() const;  // 0 when none
   int exit_code() const { return 128 + signal_received(); }
 };

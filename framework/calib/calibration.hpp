@@ -1,7 +1,8 @@
 #pragma once
 // Calibration sets: named datasets (wikitext2, pileval, c4, bundled) found in the data search
 // folders, or a plain file (.txt, .jsonl[.zst|.gz], .json.gz), turned into token blocks of exactly
-// `seqlen` tokens with the reference implementations' protocols (gptq.md §1, awq.md §1).
+// `seqlen` tokens with the reference implementations' protocols (docs/gptq.md#calibration,
+// docs/awq.md#calibration).
 // Deterministic: the same spec and tokenizer give the same blocks. A named dataset that cannot be
 // found is a DatasetNotFound (calib/data_dirs.hpp) listing every place looked; nothing is ever
 // substituted here (a recipe's fallback is the caller's decision, made visibly).

@@ -1,6 +1,6 @@
 #pragma once
 // The sampling protocols of the reference implementations, on texts and token streams.
-// gptq.md §1.2-1.4, awq.md §1.
+// docs/gptq.md#calibration (wikitext2 paper and optimum, c4), docs/awq.md#calibration (pile-val).
 #include <cstdint>
 #include <functional>
 #include <string>

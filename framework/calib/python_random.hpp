@@ -1,6 +1,6 @@
 #pragma once
 // Bit-exact reproduction of CPython's `random` module for the calls calibration loaders make
-// (gptq.md §1.1): random.seed(int) (MT19937 init_by_array with key = |seed| as 32-bit
+// (docs/gptq.md#python-random): random.seed(int) (MT19937 init_by_array with key = |seed| as 32-bit
 // little-endian words), getrandbits(k), randint(a, b) via _randbelow rejection sampling.
 #include <array>
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// Perplexity over non-overlapping windows (gptq.md §1.5 and tests/data/goldens/perplexity.json):
+// Perplexity over non-overlapping windows (docs/gptq.md#perplexity-protocol and tests/data/goldens/perplexity.json):
 //   the token stream is cut into N = tokens / seqlen windows (tail dropped, no BOS inserted per
 //   window); nll_i = mean over the seqlen-1 shifted positions of -log softmax(logits)[next token],
 //   in fp32 from fp32 logits; ppl = exp(mean_i nll_i).

@@ -34,7 +34,7 @@ Architecture llama_like(std::string type, BiasRule qkv, BiasRule o, BiasRule mlp
   a.qkv_bias = qkv;
   a.o_bias = o;
   a.mlp_bias = mlp;
-  // AutoAWQ awq/models/llama.py (qwen2/mistral/qwen3 identical), awq.md §2.3.
+  // AutoAWQ awq/models/llama.py (qwen2/mistral/qwen3 identical), docs/awq.md#scaling-groups.
   a.awq_groups = {
       {a.input_norm, {a.q_proj, a.k_proj, a.v_proj}, a.attention_module, GroupCondition::Always},
       {a.v_proj, {a.o_proj}, "", GroupCondition::VShapeEqualsOShape},

@@ -17,7 +17,7 @@ struct ComputeOptions {
 at::ScalarType parse_compute_dtype(const std::string& name);
 
 // Whether /proc/cpuinfo lists amx_bf16 or avx512_bf16 (bf16 matmul through oneDNN at several
-// times the fp32 rate, DESIGN.md "Numerics").
+// times the fp32 rate, docs/architecture.md#numerics).
 bool cpu_has_fast_bf16();
 
 // The layer-forward dtype for "auto" (or the recipe's explicit choice): bf16 for bf16/fp16

@@ -46,8 +46,8 @@ std::string encode(char32_t cp) {
 }
 
 namespace {
-// Number of bytes of the maximal prefix of a well-formed sequence at s[i] (Unicode §3.9, table 3-7);
-// `complete` tells whether that prefix is a whole character.
+// Number of bytes of the maximal prefix of a well-formed sequence at s[i] (The Unicode Standard,
+// section 3.9, table 3-7); `complete` tells whether that prefix is a whole character.
 std::size_t scan(std::string_view s, std::size_t i, bool& complete) {
   complete = false;
   const auto b0 = static_cast<unsigned char>(s[i]);
@@ -113,12 +113,6 @@ std::string lossy(std::string_view bytes) {
     }
   }
   return out;
-}
-
-std::size_t count_chars(std::string_view s) {
-  std::size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
 }
 
 }  // namespace qf::tok::utf8

@@ -31,7 +31,4 @@ bool is_valid(std::string_view s);
 // Rust's String::from_utf8_lossy: invalid maximal subparts become U+FFFD.
 std::string lossy(std::string_view bytes);
 
-// Number of code points.
-std::size_t count_chars(std::string_view s);
-
 }  // namespace qf::tok::utf8

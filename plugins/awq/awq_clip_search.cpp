@@ -1,4 +1,4 @@
-// Clipping search (awq.md §4): per (output row, group) shrink of the symmetric clamp range.
+// Clipping search (docs/awq.md#clip-search): per (output row, group) shrink of the symmetric clamp range.
 #include <limits>
 #include <stdexcept>
 

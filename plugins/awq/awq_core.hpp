@@ -1,6 +1,7 @@
 #pragma once
-// AWQ algorithm core (awq.md §3-§5) on ATen tensors, independent of the plugin ABI so it can be
-// unit-tested and benchmarked directly. All tensors are CPU fp32 unless stated otherwise.
+// AWQ algorithm core (docs/awq.md: scale search, clip search, pseudo-quantization) on ATen tensors,
+// independent of the plugin ABI so it can be unit-tested and benchmarked directly. All tensors are
+// CPU fp32 unless stated otherwise.
 //
 // Numerics: AutoAWQ runs the search in the model dtype (fp16/bf16 on CUDA) and the final
 // quantization in fp16. Here the search runs in fp32 (our host's compute dtype is fp32 or bf16 and
@@ -22,7 +23,7 @@ struct QuantConfig {
   bool zero_point = true;
 };
 
-// ------------------------------------------------------------------ pseudo-quantization (§5)
+// ------------------------------------------------- pseudo-quantization (docs/awq.md#pseudo-quantization)
 
 // Search-time fake quantization in fp32: returns Q(w) dequantized, same shape as w ([rows, in],
 // in % group_size == 0).
@@ -40,13 +41,13 @@ QuantizedWeight pseudo_quantize_fp16(const at::Tensor& w, const QuantConfig& cfg
 // Throws std::invalid_argument naming `name` when in_features is not a multiple of the group.
 void check_group_divisible(int64_t in_features, int64_t group_size, const std::string& name);
 
-// ------------------------------------------------------------------ scale search (§3)
+// ------------------------------------------------------------------ scale search (docs/awq.md#scale-search)
 
-// §3.1: per-input-channel mean of the group-normalised |W| over all rows of all `weights`.
+// Weight statistic: per-input-channel mean of the group-normalised |W| over all rows of all `weights`.
 at::Tensor weight_mean(const std::vector<at::Tensor>& weights, int64_t group_size);
-// §3.2: per-channel mean of |x| over the rows of x [tokens, C], fp32 chunks summed in double.
+// Activation statistic: per-channel mean of |x| over the rows of x [tokens, C], fp32 chunks summed in double.
 at::Tensor activation_mean(const at::Tensor& x);
-// §3.4: the normalised scales for grid ratio `ratio` (inf/nan replaced by 1).
+// Grid point: the normalised scales for grid ratio `ratio` (inf/nan replaced by 1).
 at::Tensor grid_scales(const at::Tensor& x_mean, const at::Tensor& w_mean, double ratio, bool duo_scaling);
 // Q(W·diag(s))/diag(s) for one weight (what the search evaluates).
 at::Tensor scaled_fake_quant(const at::Tensor& w, const at::Tensor& s, const QuantConfig& cfg);
@@ -65,7 +66,7 @@ ScaleSearchResult search_scales(const std::vector<at::Tensor>& weights, const at
                                 const at::Tensor& w_mean, const CandidateLoss& loss, int n_grid, bool duo_scaling,
                                 const QuantConfig& cfg);
 
-// §3.5 MSE over all elements, accumulated in double, chunked.
+// Search loss: MSE over all elements, accumulated in double, chunked.
 double mse(const at::Tensor& reference, const at::Tensor& candidate);
 // Running sum of squared differences (for chunked module forwards).
 double sum_squared_diff(const at::Tensor& reference, const at::Tensor& candidate);
@@ -76,14 +77,14 @@ double gram_loss(const at::Tensor& candidate, const at::Tensor& original, const 
 // X^T X in fp32, accumulated over row chunks of x.
 at::Tensor gram_matrix(const at::Tensor& x);
 
-// ------------------------------------------------------------------ apply scales (§3.7)
+// ------------------------------------------------------------------ apply scales (docs/awq.md#applying-scales)
 // In-place on the given tensors (toy models / tests; the plugin uses the host's scale_previous_op).
 void apply_scale_norm(at::Tensor& norm_weight, at::Tensor* norm_bias, const std::vector<at::Tensor*>& linears,
                       const at::Tensor& s);
 void apply_scale_linear(at::Tensor& prev_weight, at::Tensor* prev_bias, const std::vector<at::Tensor*>& linears,
                         const at::Tensor& s);
 
-// ------------------------------------------------------------------ clip search (§4)
+// ------------------------------------------------------------------ clip search (docs/awq.md#clip-search)
 
 // Whether AutoAWQ clips this linear (names with q_, k_, query, key, Wqkv are skipped).
 bool clip_eligible(const std::string& short_name);
@@ -99,7 +100,7 @@ at::Tensor clip_group_errors(const at::Tensor& w, const at::Tensor& w_candidate,
 // clamp(W, -max_val, max_val) per (row, group).
 at::Tensor apply_clip(const at::Tensor& w, const at::Tensor& max_val, int64_t group_size);
 
-// ------------------------------------------------------------------ GEMM packing (§6)
+// ------------------------------------------------------------------ GEMM packing (docs/awq.md#gemm-packing)
 
 // AutoAWQ WQLinear_GEMM buffers of one Linear, ready to emit.
 struct GemmTensors {

@@ -1,4 +1,4 @@
-// AutoAWQ GEMM layout (awq.md §6) through the SDK's shared packing code.
+// AutoAWQ GEMM layout (docs/awq.md#gemm-packing) through the SDK's shared packing code.
 #include <stdexcept>
 
 #include <ATen/Functions.h>

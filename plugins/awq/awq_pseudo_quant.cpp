@@ -1,4 +1,4 @@
-// Pseudo-quantization (awq.md §5): AutoAWQ's pseudo_quantize_tensor, in fp32 for the search and
+// Pseudo-quantization (docs/awq.md#pseudo-quantization): AutoAWQ's pseudo_quantize_tensor, in fp32 for the search and
 // with exact fp16 emulation for the final weights.
 #include <cmath>
 #include <stdexcept>

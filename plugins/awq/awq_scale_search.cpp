@@ -1,4 +1,4 @@
-// Scale search (awq.md §3.1-§3.5) and scale application (§3.7).
+// Scale search (docs/awq.md#scale-search) and scale application (docs/awq.md#applying-scales).
 #include <cmath>
 #include <limits>
 #include <stdexcept>

@@ -105,7 +105,7 @@ class GptqMethod {
   }
 
   void finish() {
-    const char* fmt = o_.sym ? "gptq" : "gptq_v2";  // asymmetric zeros are only lossless in v2 (gptq.md §5.5)
+    const char* fmt = o_.sym ? "gptq" : "gptq_v2";  // asymmetric zeros are only lossless in v2 (docs/gptq.md#packing-v1-and-v2)
     qf::sdk::json::Writer json = qf::sdk::json::Writer::python_default();  // the text the host always got
     json.begin_object()
         .field("quant_method", "gptq")

@@ -1,4 +1,4 @@
-// GPTQ's Quantizer (gptq.md §4): per-row min/max grid, symmetric or asymmetric, round half to even.
+// GPTQ's Quantizer (docs/gptq.md#quantizer): per-row min/max grid, symmetric or asymmetric, round half to even.
 // Internal C++ API of the gptq plugin, on ATen tensors; the scalar kernels are inline so the solver's
 // hot loop and the tensor-level helpers share the very same arithmetic.
 #pragma once
@@ -32,7 +32,7 @@ struct ScaleZero {
 };
 
 // find_params from the raw minimum and maximum of the group's values: the SDK's GPTQ rule
-// (qf::quant::gptq_params_from_range, gptq.md §4), with the zero as a float and, with fp16_scales,
+// (qf::quant::gptq_params_from_range, docs/gptq.md#quantizer), with the zero as a float and, with fp16_scales,
 // the scale rounded to what fp16 holds (never 0).
 inline ScaleZero params_from_range(float vmin, float vmax, const QuantizerConfig& cfg) {
   const qf::quant::GroupParams g = qf::quant::gptq_params_from_range(vmin, vmax, cfg.bits, cfg.sym);

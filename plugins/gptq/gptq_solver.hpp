@@ -1,4 +1,4 @@
-// GPTQ fasterquant (gptq.md §3), the internal C++ API of the gptq plugin on ATen tensors.
+// GPTQ fasterquant (docs/gptq.md#solver), the internal C++ API of the gptq plugin on ATen tensors.
 //
 // fp32 throughout, as the references (IST gptq.py, AutoGPTQ, GPTQModel): the Hessian, Cholesky,
 // inverse, the in-block updates and the lazy batch GEMMs. Two places use fp64 where the references
@@ -52,7 +52,7 @@ class CholeskyError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// H = 2 / tokens * gram, fp32 (gram = Σ x x^T over the calibration tokens, gptq.md §2.4).
+// H = 2 / tokens * gram, fp32 (gram = Σ x x^T over the calibration tokens, docs/gptq.md#hessian).
 at::Tensor hessian_from_gram(const at::Tensor& gram, int64_t tokens);
 
 // Quantizes `weight` ([rows, cols], Linear layout [out, in]) with the Hessian `hessian` ([cols, cols]).

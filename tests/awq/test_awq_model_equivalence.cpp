@@ -1,9 +1,9 @@
-// awq.md §3.7 on whole fixture models: scales searched the way the awq plugin searches them (over the
-// host's calibration services: captured inputs, run_module on the inspected module, candidate weights
-// written into the layer) and applied through the host's scale_previous_op, WITHOUT quantizing, leave
-// the fp32 logits unchanged. Covers every kind of scaling group our architectures have: norm -> q/k/v
-// (Llama/Mistral/Qwen2 with bias/Qwen3 with q/k norms), LayerNorm with bias (OPT), v -> o (OPT, no
-// GQA), up -> down and fc1 -> fc2.
+// Applying AWQ scales (docs/awq.md#applying-scales) on whole fixture models: scales searched the way
+// the awq plugin searches them (over the host's calibration services: captured inputs, run_module on
+// the inspected module, candidate weights written into the layer) and applied through the host's
+// scale_previous_op, WITHOUT quantizing, leave the fp32 logits unchanged. Covers every kind of scaling
+// group our architectures have: norm -> q/k/v (Llama/Mistral/Qwen2 with bias/Qwen3 with q/k norms),
+// LayerNorm with bias (OPT), v -> o (OPT, no GQA), up -> down and fc1 -> fc2.
 #include <ATen/ATen.h>  // before Catch: c10 logging defines CHECK too
 
 #include <catch2/catch.hpp>

@@ -1,4 +1,4 @@
-// AWQ pseudo-quantization (awq.md §5) and GEMM packing (§6) goldens.
+// AWQ pseudo-quantization (docs/awq.md#pseudo-quantization) and GEMM packing (docs/awq.md#gemm-packing) goldens.
 #include "catch_torch_awq.hpp"
 
 #include <cstring>
@@ -18,7 +18,7 @@ at::Tensor group_of(std::initializer_list<float> head, float fill) {
 }
 }  // namespace
 
-TEST_CASE("pseudo-quantization reproduces the spec's numeric example", "[awq][quant]") {
+TEST_CASE("pseudo-quantization reproduces the worked example (min -0.30, max 0.45, w 0.12)", "[awq][quant]") {
   // min -0.30, max 0.45 -> s = 0.05, z = 6; w = 0.12 -> q = 8 -> 0.10
   const at::Tensor w = group_of({-0.30f, 0.45f, 0.12f}, 0.0f);
   const QuantizedWeight q = pseudo_quantize_fp16(w, QuantConfig{}, "t.weight");

@@ -1,4 +1,5 @@
-// AWQ scale search (awq.md §3), clipping search (§4) and scale application (§3.7) on synthetic data.
+// AWQ scale search, clipping search and scale application (docs/awq.md#scale-search, #clip-search,
+// #applying-scales) on synthetic data.
 #include "catch_torch_awq.hpp"
 
 #include "awq_core.hpp"

@@ -11,7 +11,7 @@ using qf::calib::NumpyPCG64;
 using qf::calib::numpy_permutation;
 using qf::calib::PythonRandom;
 
-TEST_CASE("python random: spec vectors (gptq.md 1.1)", "[calib][rng]") {
+TEST_CASE("python random: CPython 3.11 reference vectors for seed(0)", "[calib][rng]") {
   PythonRandom r(0);
   CHECK(r.getrandbits(32) == 3626764237u);
   CHECK(r.getrandbits(32) == 1654615998u);

@@ -38,7 +38,7 @@ TEST_CASE("GPTQ v1/v2 dequantization honours g_idx at 2, 4 and 8 bits", "[eval][
       const int64_t out = 64, in = 128, gs = 32, ng = in / gs;
       const int32_t maxq = (1 << bits) - 1;
       const std::vector<int32_t> codes = random_ints(out * in, 0, maxq, gen);
-      // v1 cannot store a zero point of 0 (gptq.md §5.5).
+      // v1 cannot store a zero point of 0 (docs/gptq.md#packing-v1-and-v2).
       const std::vector<int32_t> zeros = random_ints(out * ng, v1 ? 1 : 0, maxq, gen);
       // act-order: a permutation's groups, i.e. g_idx is not monotone.
       const at::Tensor perm = at::randperm(in, gen, at::kLong);
@@ -77,7 +77,7 @@ TEST_CASE("GPTQ v1/v2 dequantization honours g_idx at 2, 4 and 8 bits", "[eval][
   }
 }
 
-TEST_CASE("GPTQ v1 reads the constant symmetric zero words of gptq.md 5.4", "[eval][dequant]") {
+TEST_CASE("GPTQ v1 reads the constant symmetric zero words (0x77777777 at 4 bits)", "[eval][dequant]") {
   const int64_t out = 8, in = 32;
   std::map<std::string, at::Tensor> t;
   std::vector<int32_t> codes(out * in, 9);

@@ -127,7 +127,7 @@ TEST_CASE("GPTQ v1 w8 g128 sym in an output subfolder with quantize_config.json"
   check_first_windows(r.window_nll, golden("rtn_w8_g128_sym_fp16_scales"), 8);
 }
 
-// AWQ's quantizer (awq.md §5) and GPTQ's asymmetric one give the same scale, zero and codes for a
+// AWQ's quantizer (docs/awq.md#pseudo-quantization) and GPTQ's asymmetric one give the same scale, zero and codes for a
 // group whose minimum is below 0 and maximum above 0 (then xmin/xmax need no clamping to 0, the
 // scale formula is the same, round(-x) = -round(x) with half-to-even, and the zero is in range);
 // every group of tiny-llama straddles 0, so the GPTQ w4 golden applies to the AWQ packing too.

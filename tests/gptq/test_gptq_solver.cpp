@@ -1,4 +1,4 @@
-// GPTQ solver (plugins/gptq/gptq_solver.*): the spec's golden toy example (gptq.md §4), GPTQ beats
+// GPTQ solver (plugins/gptq/gptq_solver.*): the golden toy example (docs/gptq.md#golden-toy-example), GPTQ beats
 // RTN on correlated inputs, act-order + g_idx, static groups, dead columns, damping retries.
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>
@@ -67,9 +67,9 @@ at::Tensor sdk_rtn(const at::Tensor& w, int bits, int64_t gs, bool sym) {
 }  // namespace
 
 // ------------------------------------------------------------------------------------------ (a)
-// gptq.md §4 golden toy example. W is given; the 6x4 X of the spec's script is not in the spec text,
-// so the spec's full code matrices cannot be checked. What does not depend on H is checked exactly
-// against the spec (all scales and zeros, because per-channel params come from the untouched W (Q2)
+// The golden toy example (docs/gptq.md#golden-toy-example). W is given; the 6x4 X the reference
+// script drew is not, so its full code matrices cannot be checked. What does not depend on H is
+// checked exactly against the published values (all scales and zeros, because per-channel params come from the untouched W (Q2)
 // and the g=2 group params from the global W that the in-block updates do not touch (Q1); the first
 // column of every case, which no error feedback reaches). The full code matrices are checked for a
 // stand-in X against an independent float64 port of the reference (below).
@@ -94,7 +94,7 @@ at::Tensor hessian() {
 }
 }  // namespace golden
 
-TEST_CASE("golden toy example: scales, zeros and H-independent codes (gptq.md §4)", "[gptq][golden]") {
+TEST_CASE("golden toy example: scales, zeros and H-independent codes", "[gptq][golden]") {
   const at::Tensor h = golden::hessian();
   {
     const SolverResult r = golden::run(4, -1, true, h);

@@ -26,8 +26,8 @@ struct Scheme {
   bool awq;
 };
 
-// The GPTQ/AWQ quantizer formulas (specs gptq.md §4, awq.md §5) with the scale rounded to fp16 as
-// stored, written with tensor ops.
+// The GPTQ/AWQ quantizer formulas (docs/gptq.md#quantizer, docs/awq.md#pseudo-quantization) with the
+// scale rounded to fp16 as stored, written with tensor ops.
 at::Tensor reference_fake_quant(const at::Tensor& w, const Scheme& s) {
   const int64_t out = w.size(0), in = w.size(1), ng = in / s.group;
   const double maxq = (1 << s.bits) - 1;
@@ -71,7 +71,7 @@ std::vector<int32_t> to_vec(const at::Tensor& t) {
   return std::vector<int32_t>(c.data_ptr<int32_t>(), c.data_ptr<int32_t>() + c.numel());
 }
 
-// Dequantizes one Linear from the files as any loader would (gptq.md §5.3, awq.md §6.2).
+// Dequantizes one Linear from the files as any loader would (docs/gptq.md#packing-v1-and-v2, docs/awq.md#gemm-packing).
 at::Tensor dequantize_from_files(const qf::st::Checkpoint& ckpt, const std::string& prefix, int64_t out, int64_t in,
                                  const Scheme& s, bool v1) {
   const int64_t ng = in / s.group;
@@ -197,7 +197,7 @@ TEST_CASE("RTN 8-bit symmetric into a standalone folder, sharded (gptq v1)", "[p
   CHECK(config["quantization_config"]["sym"] == true);
   const auto ckpt = qf::st::Checkpoint::open(out);
   check_checkpoint(ckpt, m, s, true);
-  // Symmetric v1 zero words are the constant every loader assumes (gptq.md §5.4).
+  // Symmetric v1 zero words are the constant every loader assumes (docs/gptq.md#packing-v1-and-v2).
   CHECK(to_vec(stored(ckpt, "model.layers.0.mlp.down_proj.qzeros"))[0] == 0x7F7F7F7F);
   CHECK(qf::test::snapshot(dir) == before);
 }

@@ -1,4 +1,4 @@
-// The issues' quality bar on the bundled trained fixture (tiny-llama, 4 layers): quantize with the
+// The project's quality bar on the bundled trained fixture (tiny-llama, 4 layers): quantize with the
 // real plugins through `quantforge quantize` (bundled calibration text, 512-token blocks), then score
 // every 512-token window of tests/data/text/heldout.txt through our dequantizing loader:
 //   GPTQ 8-bit g128 sym      within 0.5% of the fp model (golden from transformers, fp32)
@@ -8,7 +8,7 @@
 //   GPTQ 4-bit g128 asym     within 0.5% of RTN 4-bit g128 asym (golden). Not "below": on this 4-layer
 //                            model an independent eager-PyTorch GPTQ on the same calibration windows
 //                            does not beat RTN asym either (35.29 vs 35.25 at 64 windows, 35.32 at
-//                            128; tools/devcheck/gptq_reference.log), so "below" would test the
+//                            128; docs/gptq.md#reference-numbers), so "below" would test the
 //                            fixture, not the code.
 //   AWQ  4-bit g128 (GEMM)   below RTN 4-bit g128 asym   (AWQ stores fp16 scales, as the golden does),
 //                            with fp32 layer forwards: in bf16 the search's output MSE carries bf16
@@ -16,7 +16,7 @@
 //                            on this small model the result then scatters around RTN (35.26 / 35.02 /
 //                            35.29 at 32 / 64 / 128 documents, fp32 35.14 / 35.16).
 // Calibration is smaller than the defaults (GPTQ 64 blocks, AWQ 32 documents) to keep the test in a
-// few minutes on 2 cores; the figures are printed so the note can record them.
+// few minutes on 2 cores; the figures are printed for the record.
 #include <ATen/ATen.h>  // before Catch: c10 logging defines CHECK too
 
 #include <catch2/catch.hpp>

@@ -1,4 +1,4 @@
-// The shipped recipes in configs/ parse and say what the specs say.
+// The shipped recipes in configs/ parse and say what docs/awq.md and docs/gptq.md say (options and defaults).
 #include <catch2/catch.hpp>
 
 #include "common/error.hpp"

@@ -24,7 +24,7 @@ bool has_line(const std::vector<std::string>& lines, const std::string& part) {
 
 TEST_CASE("AutoAWQ quant_config.json", "[recipe][quant_config]") {
   qf::test::TempDir dir("recipe");
-  // The legacy AutoAWQ file (specs/awq.md §7.2), indent=4.
+  // The legacy AutoAWQ file (docs/formats.md#quantization-config-keys), indent=4.
   const auto p = dir.write("quant_config.json",
                            "{\n    \"zero_point\": true,\n    \"q_group_size\": 128,\n    \"w_bit\": 4,\n"
                            "    \"version\": \"GEMM\",\n    \"modules_to_not_convert\": null\n}");
@@ -57,7 +57,7 @@ TEST_CASE("GPTQ quantize_config.json (AutoGPTQ and GPTQModel)", "[recipe][quant_
   CHECK(get<std::string>(m, "checkpoint_format") == "gptq");
   CHECK(m.count("model_name_or_path") == 0);
 
-  // GPTQModel keeps the non-inference settings under "meta" (specs/gptq.md §6.2).
+  // GPTQModel keeps the non-inference settings under "meta" (docs/gptq.md#config-files).
   const auto gm = dir.write("gm.json", R"({ "bits": 4, "group_size": 128, "desc_act": false, "sym": true,
     "lm_head": false, "quant_method": "gptq", "checkpoint_format": "gptq", "pack_dtype": "int32",
     "meta": { "quantizer": ["gptqmodel:5.6.12"], "damp_percent": 0.05, "static_groups": false,

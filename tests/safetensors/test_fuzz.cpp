@@ -115,7 +115,7 @@ TEST_CASE("parse_header survives seeded mutations", "[safetensors][fuzz]") {
   std::mt19937 rng(20240611);
   const auto base = seeds();
   int parsed = 0, rejected = 0;
-  // ~0.5 s here. No timing assertion: tests share 2 cores with other builds (DESIGN: no timed tests).
+  // ~0.5 s here. No timing assertion: tests share 2 cores with other builds (the suite has no timed tests).
   for (int iter = 0; iter < 15000; ++iter) {
     Seed s = base[rng() % base.size()];
     if (rng() % 3 == 0) mutate_entries(s.entries, rng);

@@ -1,4 +1,4 @@
-// Cross-checks against files made by Python safetensors 0.8 / transformers 5 (tests/data, issue 3):
+// Cross-checks against files made by Python safetensors 0.8 / transformers 5 (tests/data/README.md):
 // rewriting their tensors must reproduce them byte for byte, and our index text must match theirs.
 #include <cstring>
 

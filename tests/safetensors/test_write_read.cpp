@@ -26,11 +26,12 @@ const DType kAll[] = {DType::F64, DType::F32, DType::F16, DType::BF16, DType::I6
 
 }  // namespace
 
-TEST_CASE("golden: a one-tensor file is byte-for-byte what the spec says", "[safetensors][writer]") {
+TEST_CASE("golden: a one-tensor file is byte-for-byte the documented safetensors layout", "[safetensors][writer]") {
   TempDir dir;
   const float values[2] = {1.0f, 2.0f};
   write_file(dir / "one.safetensors", {{"a", DType::F32, {2}, values, sizeof values}});
-  // Built by hand from the spec: 85 bytes of compact JSON + 3 spaces = 88 = 0x58, then LE floats.
+  // Built by hand from the format (docs/formats.md#safetensors): 85 bytes of compact JSON + 3 spaces
+  // = 88 = 0x58, then LE floats.
   const std::string json = R"({"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
   REQUIRE(json.size() == 85);
   const std::string expected = std::string("\x58\0\0\0\0\0\0\0", 8) + json + "   " +

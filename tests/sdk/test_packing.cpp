@@ -1,4 +1,5 @@
-// Packing goldens from the specs' worked examples (awq.md §6.2, gptq.md §5.4) and round trips.
+// Packing goldens from the worked examples of docs/awq.md#gemm-packing and docs/gptq.md#packing-v1-and-v2,
+// and round trips.
 #include <catch2/catch.hpp>
 #include <random>
 
@@ -16,7 +17,7 @@ TEST_CASE("AWQ GEMM packs columns in the [0,2,4,6,1,3,5,7] order", "[packing][aw
   REQUIRE(packed.size() == 1);
   CHECK(static_cast<uint32_t>(packed[0]) == 0x86427531u);
   CHECK(packed[0] == -2042464975);
-  // The spec's other checks.
+  // The other worked values (docs/awq.md#gemm-packing).
   for (int o = 0; o < 8; ++o) codes[o] = o;
   CHECK(static_cast<uint32_t>(awq_pack_qweight(codes, 8, 1)[0]) == 0x75316420u);
   for (int o = 0; o < 8; ++o) codes[o] = 15 - o;
@@ -72,8 +73,8 @@ TEST_CASE("shapes a layout cannot hold are clear errors", "[packing]") {
   CHECK_THROWS_WITH(gptq_pack_qweight(std::vector<int32_t>(8), 1, 8, 3), Catch::Contains("bits 2, 4 and 8"));
 }
 
-TEST_CASE("AWQ quantizer reproduces the spec's numeric example", "[quantizer][awq]") {
-  // Group min -0.30, max 0.45 -> s = 0.05, z = 6; w = 0.12 -> q = 8 -> 0.10 (awq.md §5).
+TEST_CASE("AWQ quantizer reproduces the worked example (min -0.30, max 0.45, w 0.12)", "[quantizer][awq]") {
+  // Group min -0.30, max 0.45 -> s = 0.05, z = 6; w = 0.12 -> q = 8 -> 0.10 (docs/awq.md#pseudo-quantization).
   const float group[] = {-0.30f, 0.45f, 0.12f};
   const auto p = qf::quant::awq_find_params(group, 3, 4);
   CHECK(p.scale == Approx(0.05f));

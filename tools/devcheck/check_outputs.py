@@ -2,9 +2,9 @@
 
 For each output folder given: open every safetensors file with the `safetensors` library, parse
 config.json with transformers' AutoConfig, dequantize the GPTQ (v1/v2) or AWQ GEMM tensors with an
-independent torch implementation of the loaders' formulas (specs gptq.md §5.3, awq.md §6.2), load
-the result into transformers' model class, and compute perplexity on a text with non-overlapping
-512-token windows. Also tries transformers' own quantized loading when the optional backends
+independent torch implementation of the loaders' formulas (docs/gptq.md#packing-v1-and-v2,
+docs/awq.md#gemm-packing), load the result into transformers' model class, and compute perplexity
+on a text with non-overlapping 512-token windows. Also tries transformers' own quantized loading when the optional backends
 (gptqmodel / optimum / autoawq) are installed, and reports when they are not.
 
 usage: check_outputs.py BASE_MODEL_DIR TEXT_FILE OUT_DIR [OUT_DIR ...]

@@ -1,6 +1,6 @@
 """Reference GPTQ in eager PyTorch (run on the GPU machine), to compare with QuantForge's perplexities.
 
-Our own implementation of the published algorithm as the IST-DASLab gptq code runs it (specs/gptq.md):
+Our own implementation of the published algorithm as the IST-DASLab gptq code runs it (docs/gptq.md):
 sequential decoder layers, true-sequential linear groups (q/k/v, o, gate/up, down) whose Hessians are
 gathered with the earlier groups already quantized, fasterquant (dead columns, damping, Cholesky ->
 inverse -> upper Cholesky, blocks of 128 with lazy updates, group params from W at each group start),

@@ -23,7 +23,7 @@ inline int values_per_word(int bits) {
   return 32 / bits;
 }
 
-// ---------------------------------------------------------------- GPTQ (gptq.md §5)
+// ---------------------------------------------------------------- GPTQ (docs/gptq.md#packing-v1-and-v2)
 
 // qweight [in * bits / 32, out]: input channel r*pf + j of column o sits in bits [bits*j, bits*j+bits).
 inline std::vector<int32_t> gptq_pack_qweight(const std::vector<int32_t>& codes, int64_t out, int64_t in, int bits) {
@@ -93,7 +93,7 @@ inline std::vector<int32_t> gptq_unpack_qzeros(const std::vector<int32_t>& packe
   return zeros;
 }
 
-// ---------------------------------------------------------------- AutoAWQ GEMM (awq.md §6)
+// ---------------------------------------------------------------- AutoAWQ GEMM (docs/awq.md#gemm-packing)
 
 // Nibble i of a word holds output column 8c + kAwqOrder[i].
 constexpr int kAwqOrder[8] = {0, 2, 4, 6, 1, 3, 5, 7};

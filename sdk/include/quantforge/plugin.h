@@ -329,7 +329,7 @@ typedef struct qf_format_vtable {
 
 #define QF_CALIBRATION_EXTENSION_ID "qf.calibration/1"
 
-/* One AWQ scaling group of a layer (docs/awq.md, "scaling groups"): the op whose output feeds `linears`, the
+/* One AWQ scaling group of a layer (docs/awq.md#scaling-groups): the op whose output feeds `linears`, the
  * linears that share that input, and the module whose output defines the search loss ("self_attn",
  * "mlp", or a Linear's short name). Strings are owned by the host, valid until quantize_layer
  * returns. */

@@ -1,7 +1,7 @@
 // Scalar quantization formulas shared by the methods (header-only, no dependencies beyond the SDK):
 // the one copy of each rule; the GPTQ plugin and the RTN example use these.
-// gptq_*: the GPTQ reference Quantizer (gptq.md §4), also used for plain RTN.
-// awq_*:  AutoAWQ's pseudo_quantize_tensor with zero point (awq.md §5).
+// gptq_*: the GPTQ reference Quantizer (docs/gptq.md#quantizer), also used for plain RTN.
+// awq_*:  AutoAWQ's pseudo_quantize_tensor with zero point (docs/awq.md#pseudo-quantization).
 // require_*: input checks every method should run before quantizing a weight.
 #pragma once
 
@@ -31,7 +31,7 @@ using qf::sdk::kHalfMax;
 using qf::sdk::round_scale_to_half;
 using qf::sdk::round_to_half;
 
-// GPTQ find_params from the raw minimum and maximum of a group (gptq.md §4, quant.py L55-76): the
+// GPTQ find_params from the raw minimum and maximum of a group (docs/gptq.md#quantizer; IST-DASLab gptq quant.py, Quantizer.find_params): the
 // range is widened to contain 0; symmetric: xmax = max(|xmin|, xmax) and xmin = -xmax only if
 // xmin < 0, zero = (maxq + 1) / 2; an all-zero range becomes [-1, 1]; scale = (xmax - xmin) / maxq
 // in fp32; asymmetric zero = round_half_even(-xmin / scale).

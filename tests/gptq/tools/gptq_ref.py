@@ -1,4 +1,4 @@
-# Pure-python float64 port of IST/AutoGPTQ fasterquant + Quantizer (gptq.md §3-4), for cross-checks.
+# Pure-python float64 port of IST/AutoGPTQ fasterquant + Quantizer (docs/gptq.md#solver, #quantizer), for cross-checks.
 import math
 def find_params(rows, bits, sym):
     maxq = 2**bits - 1
