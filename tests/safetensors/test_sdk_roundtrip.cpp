@@ -40,7 +40,7 @@ TEST_CASE("SDK write_file and ShardedWriter round trip through the host reader",
   });
   REQUIRE(shards.size() == 2);
   sdk_st::write_index((dir / "model.safetensors.index.json").string(), shards);
-  auto ckpt = qf::st::Checkpoint::open(dir.path, "model.safetensors.index.json");
+  auto ckpt = qf::st::Checkpoint::open(dir.path(), "model.safetensors.index.json");
   REQUIRE(ckpt.names().size() == 3);
   for (const auto& r : refs) CHECK(std::memcmp(ckpt.get(r.name).data, r.data, r.nbytes) == 0);
 }

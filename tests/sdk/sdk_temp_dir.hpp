@@ -1,31 +1,23 @@
 #pragma once
-// A temporary folder for the SDK tests, which link nothing of the host.
-#include <stdlib.h>
-
-#include <catch2/catch.hpp>
+// The SDK tests' scratch folder: the shared unique one (support/temp_dir.hpp), plus the two
+// questions these tests ask of it: a file's path as text, and how many entries are left.
+#include <cstddef>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
 
-namespace sdk_test {
-namespace fs = std::filesystem;
+#include "support/temp_dir.hpp"
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "qf-sdk-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
+namespace sdk_test {
+
+class TempDir : public qf::test::TempDir {
+ public:
+  TempDir() : qf::test::TempDir("sdk") {}
+  std::string operator/(const std::string& name) const { return (path() / name).string(); }
+  std::size_t count() const {
+    return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(path()), {}));
   }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-  std::size_t count() const { return std::size_t(std::distance(fs::directory_iterator(path), {})); }
 };
 
 inline std::string read_bytes(const std::string& p) {

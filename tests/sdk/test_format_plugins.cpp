@@ -119,7 +119,7 @@ std::string npy_header(const std::string& dict_body, std::size_t growth) {
 
 TEST_CASE("npy_dir example: one .npy per tensor and a manifest, staged through create_output", "[sdk][format][npy]") {
   TempDir dir;
-  FakeRun run{dir.path.string(), {{"manifest", "npy_manifest.json"}}, {}, {}, {}};
+  FakeRun run{dir.path().string(), {{"manifest", "npy_manifest.json"}}, {}, {}, {}};
   g_run = &run;
   // The out-of-tree build test points this at the copy it built against the installed SDK.
   const char* override_path = std::getenv("QF_NPY_DIR_PLUGIN");
@@ -161,7 +161,7 @@ TEST_CASE("npy_dir example: one .npy per tensor and a manifest, staged through c
 
 TEST_CASE("safetensors_writer and index_writer: SDK-only plugins, spooling in the session scratch", "[sdk][format]") {
   TempDir dir;
-  FakeRun run{dir.path.string(),
+  FakeRun run{dir.path().string(),
               {{"max_shard_size", "8"}, {"file_prefix", "model"}, {"file_suffix", ""},
                {"index_file", "model.safetensors.index.json"}},
               {{"always", false}},
