@@ -158,12 +158,18 @@ TEST_CASE("allocation failures become one clear message without a backtrace", "[
   CHECK(torch_oom.find('\n') == std::string::npos);
   CHECK_THAT(message_of([&] { explain_allocation_failures(plan, [] { throw std::bad_alloc(); }); }),
              Catch::StartsWith("out of memory during calibration: the calibration needs about 2.08 GiB"));
-  // What a method plugin reports through the C ABI (host::call_plugin's wording).
+  // What a method plugin reports through the C ABI: QF_ERR_OUT_OF_MEMORY comes back from
+  // host::call_plugin as an OutOfMemoryError, and stays one.
   CHECK_THAT(message_of([&] {
                explain_allocation_failures(
-                   plan, [] { throw qf::Error("plugin 'awq' failed during quantize_layer 3: out of memory"); });
+                   plan, [] { throw qf::OutOfMemoryError("plugin 'awq' ran out of memory during quantize_layer 3"); });
              }),
              Catch::StartsWith("out of memory during calibration: the calibration needs"));
+  CHECK_THROWS_AS(explain_allocation_failures(plan, [] { throw std::bad_alloc(); }), qf::OutOfMemoryError);
+  // The kind decides, not the words: a user error that mentions memory passes through.
+  CHECK(message_of([&] {
+          explain_allocation_failures(plan, [] { throw qf::Error("--max-memory: out of memory is not a size"); });
+        }) == "--max-memory: out of memory is not a size");
   // Anything else passes through unchanged.
   CHECK(message_of([&] { explain_allocation_failures(plan, [] { throw qf::Error("bits must be 2, 4 or 8"); }); }) ==
         "bits must be 2, 4 or 8");
