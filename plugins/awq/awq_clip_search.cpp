@@ -18,7 +18,9 @@ bool clip_eligible(const std::string& short_name) {
 at::Tensor clip_token_sample(const at::Tensor& x, int64_t n_sample_token) {
   const int64_t n = x.size(0);
   const int64_t step = std::max<int64_t>(1, n / n_sample_token);
-  return x.slice(0, 0, n, step).to(at::kFloat).contiguous();
+  // Always a copy: the caller releases the captured input (which x may borrow) and then divides the
+  // sample by the scales in place.
+  return x.slice(0, 0, n, step).to(at::kFloat, /*non_blocking=*/false, /*copy=*/true).contiguous();
 }
 
 namespace {

@@ -15,6 +15,7 @@
 #include <ATen/TensorOperators.h>
 
 #include "awq_core.hpp"
+#include "quantforge/quantizer.hpp"
 #include "quantforge/aten_dlpack.hpp"
 #include "quantforge/json_writer.hpp"
 #include "quantforge/plugin.hpp"
@@ -197,6 +198,9 @@ void AwqMethod::quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t c
     info[l.short_name] = l;
     order.push_back(l.short_name);
     if (excluded(l.short_name)) continue;
+    // A NaN or Inf weight would poison every loss of the search; say so, naming the tensor.
+    const qf::sdk::MatrixView w = layer.read_weight(l.short_name);
+    qf::quant::require_finite_weight(w.data, w.rows, w.cols, l.name + ".weight");
     qf::awq::check_group_divisible(l.in_features, cfg_.group_size, l.name + ".weight");
     if (l.out_features % 8 != 0)
       throw std::invalid_argument(l.name + ".weight: out_features " + std::to_string(l.out_features) +

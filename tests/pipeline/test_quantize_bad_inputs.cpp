@@ -30,7 +30,8 @@ size_t entry_count(const fs::path& d) {
   return n;
 }
 
-Outcome quantize_rtn(const fs::path& dir) {
+// `extra`: more recipe tables (e.g. [calibration] for a calibrated method).
+Outcome quantize_method(const fs::path& dir, const std::string& method, const std::string& extra = "") {
   const auto before = qf::test::snapshot(dir);
   const size_t entries = entry_count(dir);
   qf::host::PluginRegistry registry;
@@ -38,8 +39,8 @@ Outcome quantize_rtn(const fs::path& dir) {
   qf::pipeline::QuantizeRequest req;
   req.model_dir = dir;
   req.recipe = qf::recipe::parse_recipe(
-      "[method]\nplugin = \"rtn\"\n[[formats]]\nplugin = \"safetensors_writer\"\n[[formats]]\nplugin = "
-      "\"index_writer\"\n[layout]\npolicy = \"subdirectory\"\nsubdirectory = \"OUT\"\n",
+      "[method]\nplugin = \"" + method + "\"\n[[formats]]\nplugin = \"safetensors_writer\"\n[[formats]]\nplugin = "
+      "\"index_writer\"\n[layout]\npolicy = \"subdirectory\"\nsubdirectory = \"OUT\"\n" + extra,
       "bad-input-test.toml");
   Outcome o;
   try {
@@ -51,6 +52,8 @@ Outcome quantize_rtn(const fs::path& dir) {
   o.model_unchanged = qf::test::snapshot(dir) == before;
   return o;
 }
+
+Outcome quantize_rtn(const fs::path& dir) { return quantize_method(dir, "rtn"); }
 
 // A fresh copy of tiny-llama (4 layers, hidden 256, 4 heads x 64, 2 KV heads, 2 shards + index).
 qf::test::TempDir tiny_llama_copy(const std::string& tag) {
@@ -119,6 +122,22 @@ TEST_CASE("rtn: NaN and Inf weights are errors naming the tensor", "[pipeline][b
     CHECK_FALSE(o.wrote_output);
     CHECK(o.model_unchanged);
   }
+}
+
+TEST_CASE("awq: an Inf weight is an error naming the tensor, before any search", "[pipeline][bad-input]") {
+  const qf::test::TempDir dir_tmp = tiny_llama_copy("awq_inf");
+  const fs::path& dir = dir_tmp.path();
+  at::Tensor w = qf::test::read_tensor(dir, "model.layers.1.mlp.up_proj.weight");
+  w[3][9] = std::numeric_limits<float>::infinity();
+  qf::test::set_tensor(dir, "model.layers.1.mlp.up_proj.weight", w);
+  const std::string text = std::string(QF_SOURCE_DIR) + "/tests/data/text/heldout.txt";
+  const Outcome o =
+      quantize_method(dir, "awq", "[calibration]\ndataset = \"" + text + "\"\nnum_samples = 2\nseqlen = 64\n");
+  CHECK(o.error == "plugin 'awq' failed during quantize_layer 1: model.layers.1.mlp.up_proj.weight: the weight has "
+                   "1 NaN or Inf value (first at row 3, column 9); the checkpoint is damaged: re-export it from a "
+                   "healthy copy");
+  CHECK_FALSE(o.wrote_output);
+  CHECK(o.model_unchanged);
 }
 
 TEST_CASE("rtn: finite weights whose group scale overflows fp16 are an error", "[pipeline][bad-input]") {
