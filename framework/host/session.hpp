@@ -38,7 +38,17 @@ class RunServices {
   virtual void record_shard(int from_format, const std::string& relative_name, const std::vector<std::string>& names,
                             uint64_t bytes) = 0;
   virtual const void* extension(const std::string&) { return nullptr; }
+
+  // "qf.source_model/1": the model's folder, the method's quantization_config (nullptr while
+  // none is set), the model's tokenizer, and a format's replacement for the output's config.
+  virtual const std::filesystem::path& model_dir() const = 0;
+  virtual const std::string* method_quantization_config() const = 0;
+  virtual std::vector<int32_t> encode(const std::string& text, bool add_special) = 0;
+  virtual void set_output_quantization_config(const std::string& json_object) = 0;
 };
+
+// The C table of "qf.source_model/1", forwarding to a session's RunServices.
+const qf_source_model_api* source_model_api();
 
 }  // namespace qf::host
 

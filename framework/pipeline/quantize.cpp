@@ -242,7 +242,7 @@ QuantizeSummary QuantizeJob::run() {
   const fs::path& dir = request.model_dir;
   const st::Checkpoint& ckpt = *p.checkpoint;
   model::CheckpointSource source(ckpt);
-  Run run(tx, request.cancel);
+  Run run(tx, request.cancel, dir);
 
   Fingerprint fingerprint{{"model files", describe_files(input_files(dir, ckpt))},
                           {"recipe", describe_recipe(p, request.recipe)},
@@ -331,10 +331,10 @@ QuantizeSummary QuantizeJob::run() {
 
   const CreateOutput create = [&](const std::string& name) { return tx.create(name); };
   if (p.layout.copy_model_files) {
-    write_quantized_config(dir, run.quant_config(), create);
+    write_quantized_config(dir, run.output_quant_config(), create);
     copy_side_files(dir, create);
   }
-  if (!p.layout.quant_config_file.empty()) write_quant_config_file(p.layout.quant_config_file, run.quant_config(), create);
+  if (!p.layout.quant_config_file.empty()) write_quant_config_file(p.layout.quant_config_file, run.output_quant_config(), create);
   if (run.cancelled()) throw Cancelled("cancelled by the user");
 
   QuantizeSummary summary;

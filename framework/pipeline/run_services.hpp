@@ -14,6 +14,7 @@
 #include "pipeline/plugin_instance.hpp"
 #include "pipeline/resume_state.hpp"
 #include "common/error.hpp"
+#include "tokenizer/tokenizer.hpp"
 #include <nlohmann/json.hpp>
 
 namespace qf::pipeline {
@@ -21,7 +22,8 @@ namespace qf::pipeline {
 // Everything a run's plugins reach through the session services.
 class Run final : public host::RunServices {
  public:
-  Run(host::OutputTransaction& tx, const std::atomic<bool>* cancel) : tx_(tx), cancel_(cancel) {}
+  Run(host::OutputTransaction& tx, const std::atomic<bool>* cancel, std::filesystem::path model_dir)
+      : tx_(tx), cancel_(cancel), model_dir_(std::move(model_dir)) {}
 
   // Layers handed to methods offer "qf.calibration/1" when the run has calibration data.
   bool calibrated = false;
@@ -46,11 +48,7 @@ class Run final : public host::RunServices {
   }
 
   void set_quantization_config(const std::string& json) override {
-    try {
-      if (!nlohmann::json::parse(json).is_object()) throw Error("quantization_config must be a JSON object");
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(std::string("quantization_config is not valid JSON: ") + e.what());
-    }
+    check_json_object(json, "quantization_config");
     quant_config_ = json;
   }
 
@@ -73,16 +71,41 @@ class Run final : public host::RunServices {
     }
   }
 
+  const std::filesystem::path& model_dir() const override { return model_dir_; }
+  const std::string* method_quantization_config() const override {
+    return quant_config_.empty() ? nullptr : &quant_config_;
+  }
+  std::vector<int32_t> encode(const std::string& text, bool add_special) override;
+  void set_output_quantization_config(const std::string& json) override {
+    check_json_object(json, "a format plugin's quantization_config");
+    output_quant_config_ = json;
+  }
+
   bool cancelled() const { return cancel_ && cancel_->load(); }
+  // The method's quantization_config (empty while none is set).
   const std::string& quant_config() const { return quant_config_; }
+  // What the output's config.json carries: a format plugin's replacement, else the method's.
+  const std::string& output_quant_config() const {
+    return output_quant_config_.empty() ? quant_config_ : output_quant_config_;
+  }
   const std::vector<std::string>& shards() const { return shards_; }
 
  private:
   host::OutputTransaction& tx_;
   const std::atomic<bool>* cancel_;
   std::set<std::string> emitted_;
-  std::string quant_config_;
+  std::filesystem::path model_dir_;
+  std::string quant_config_, output_quant_config_;
   std::vector<std::string> shards_;
+  std::unique_ptr<tok::Tokenizer> tokenizer_;  // loaded on the first encode
+
+  static void check_json_object(const std::string& json, const std::string& what) {
+    try {
+      if (!nlohmann::json::parse(json).is_object()) throw Error(what + " must be a JSON object");
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(what + " is not valid JSON: " + e.what());
+    }
+  }
 };
 
 }  // namespace qf::pipeline

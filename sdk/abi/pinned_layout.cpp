@@ -141,6 +141,14 @@ QF_PIN_SIZE(QF_SIZE_SESSION_API_1_2, 136);
 QF_PIN_SIZE(QF_SIZE_CALIBRATION_API_1_2, 72);
 QF_PIN_SIZE(QF_SIZE_CALIBRATION_SHAPE_1_2, 32);
 
+// ---- 1.3 added the "qf.source_model/1" extension, qf_source_model_api
+QF_PIN(qf_source_model_api, struct_size, 0);
+QF_PIN(qf_source_model_api, model_dir, 8);
+QF_PIN(qf_source_model_api, quantization_config, 16);
+QF_PIN(qf_source_model_api, encode, 24);
+QF_PIN(qf_source_model_api, set_output_quantization_config, 32);
+QF_PIN_SIZE(QF_SIZE_SOURCE_MODEL_API_1_3, 40);
+
 // Fields added after a version start at or after that version's sizeof (tail padding included),
 // so an older party's unset padding is never read as a newer field. The sizeof each struct had
 // when it shipped; a struct's first appended field must start at or after it.
@@ -153,4 +161,4 @@ QF_PIN_APPENDED_AFTER(qf_calibration_api, release_captured, 56);
 QF_PIN_APPENDED_AFTER(qf_calibration_api, calibration_shape, 64);
 // Not grown yet; their shipped sizeof (a field appended later starts at or after it):
 // qf_linear_info 48, qf_method_requirements 32 (its last field ends at 25), qf_scaling_group 40,
-// qf_method_vtable 48, qf_format_vtable 48, qf_calibration_shape 32.
+// qf_method_vtable 48, qf_format_vtable 48, qf_calibration_shape 32, qf_source_model_api 40.

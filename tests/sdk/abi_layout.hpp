@@ -120,6 +120,12 @@ inline std::string abi_layout() {
   QF_FIELD(qf_calibration_shape, blocks);
   QF_FIELD(qf_calibration_shape, block_length);
   QF_FIELD(qf_calibration_shape, tokens);
+  QF_STRUCT(qf_source_model_api);
+  QF_FIELD(qf_source_model_api, struct_size);
+  QF_FIELD(qf_source_model_api, model_dir);
+  QF_FIELD(qf_source_model_api, quantization_config);
+  QF_FIELD(qf_source_model_api, encode);
+  QF_FIELD(qf_source_model_api, set_output_quantization_config);
   QF_STRUCT(DLTensor);
   QF_FIELD(DLTensor, data);
   QF_FIELD(DLTensor, device);

@@ -1,5 +1,5 @@
 /*
- * QuantForge plugin C ABI, version 1.2 (docs/plugin-guide.md is the guide for plugin authors).
+ * QuantForge plugin C ABI, version 1.3 (docs/plugin-guide.md is the guide for plugin authors).
  *
  * A plugin is a shared library that exports one C function, `quantforge_plugin_entry`, returning a
  * descriptor. The host reads the descriptor's first three fields (struct_size, abi_major,
@@ -48,7 +48,7 @@ extern "C" {
 #endif
 
 #define QF_ABI_VERSION_MAJOR 1
-#define QF_ABI_VERSION_MINOR 2
+#define QF_ABI_VERSION_MINOR 3
 
 /* Bytes from the start of struct TYPE up to and including FIELD: the struct_size a reader needs to
  * see before it may use FIELD. */
@@ -392,6 +392,38 @@ typedef struct qf_calibration_api {
   int32_t (*calibration_shape)(qf_layer* layer, qf_calibration_shape* out, qf_error* err);
 } qf_calibration_api;
 
+/* ---------------------------------------------------------------- optional: "qf.source_model/1" */
+
+#define QF_SOURCE_MODEL_EXTENSION_ID "qf.source_model/1"
+
+/* Since 1.3. What a format plugin needs to know about the model beyond its tensors: where its
+ * files are, what the method did, and its tokenizer. Offered to every plugin of a run (a 1.2 host
+ * returns NULL from get_extension: check). All functions may be called from any thread of the
+ * plugin, one call at a time per session. */
+typedef struct qf_source_model_api {
+  uint32_t struct_size;
+  /* Absolute path (NUL-terminated, owned by the host, valid until the session ends) of the folder
+   * of the model being processed: config.json, tokenizer.json, tokenizer_config.json, ... Plugins
+   * may read these files; they must never write there. */
+  const char* (*model_dir)(qf_session* s);
+  /* The JSON object text of the method's quantization_config, or NULL while no method has set one
+   * and in runs that do not quantize (convert). Owned by the host; valid until the next
+   * set_quantization_config or the end of the session. Complete once the method's finish ran,
+   * i.e. in a format plugin's finish. */
+  const char* (*quantization_config)(qf_session* s);
+  /* Encodes `length` bytes of UTF-8 `text` with the model's own tokenizer (tokenizer.json), as
+   * Hugging Face's encode(text, add_special_tokens=add_special) does. Writes at most `capacity`
+   * ids into `ids` (NULL allowed when capacity is 0) and the full count into `*count`: call again
+   * with a larger buffer when *count > capacity. QF_ERR_NOT_FOUND when the model has no
+   * tokenizer.json. */
+  int32_t (*encode)(qf_session* s, const char* text, size_t length, bool add_special, int32_t* ids,
+                    size_t capacity, size_t* count, qf_error* err);
+  /* A format plugin that writes the model's config.json in another quantization format (e.g.
+   * compressed-tensors) replaces the quantization_config that the host writes into the output's
+   * config.json (and into the layout's quantization config file). `json_object` is copied. */
+  int32_t (*set_output_quantization_config)(qf_session* s, const char* json_object, qf_error* err);
+} qf_source_model_api;
+
 /* ---------------------------------------------------------------- sizes of shipped versions */
 
 /* The struct_size up to the last field of each shipped version (tail padding excluded, so a value
@@ -414,6 +446,7 @@ typedef struct qf_calibration_api {
 #define QF_SIZE_SESSION_API_1_2 QF_SIZE_THROUGH(qf_session_api, create_scratch)
 #define QF_SIZE_CALIBRATION_API_1_2 QF_SIZE_THROUGH(qf_calibration_api, calibration_shape)
 #define QF_SIZE_CALIBRATION_SHAPE_1_2 QF_SIZE_THROUGH(qf_calibration_shape, tokens)
+#define QF_SIZE_SOURCE_MODEL_API_1_3 QF_SIZE_THROUGH(qf_source_model_api, set_output_quantization_config)
 
 /* ---------------------------------------------------------------- entry symbol */
 

@@ -218,6 +218,47 @@ class Session {
   qf_session* session_;
 };
 
+// The "qf.source_model/1" extension (hosts from 1.3): the model's folder, the method's
+// quantization_config, the model's tokenizer. Throws PluginError(QF_ERR_UNSUPPORTED) naming
+// `who` when the host does not offer it.
+class SourceModel {
+ public:
+  SourceModel(const Session& session, const std::string& who) : session_(session) {
+    api_ = static_cast<const qf_source_model_api*>(session.extension(QF_SOURCE_MODEL_EXTENSION_ID));
+    if (!api_)
+      throw PluginError(QF_ERR_UNSUPPORTED, who + " needs the host's source-model service (" QF_SOURCE_MODEL_EXTENSION_ID
+                                              ", QuantForge 1.3 or later)");
+  }
+  std::string model_dir() const { return api_->model_dir(session_.raw()); }
+  // Empty when the run does not quantize (or the method has not set one yet).
+  std::string quantization_config() const {
+    const char* text = api_->quantization_config(session_.raw());
+    return text ? text : "";
+  }
+  std::vector<int32_t> encode(const std::string& text, bool add_special) const {
+    std::vector<int32_t> ids(text.size() + 8);
+    for (;;) {
+      size_t count = 0;
+      qf_error err{};
+      check(api_->encode(session_.raw(), text.data(), text.size(), add_special, ids.data(), ids.size(), &count, &err),
+            err);
+      if (count <= ids.size()) {
+        ids.resize(count);
+        return ids;
+      }
+      ids.resize(count);
+    }
+  }
+  void set_output_quantization_config(const std::string& json_object) const {
+    qf_error err{};
+    check(api_->set_output_quantization_config(session_.raw(), json_object.c_str(), &err), err);
+  }
+
+ private:
+  const Session& session_;
+  const qf_source_model_api* api_ = nullptr;
+};
+
 class Layer {
  public:
   Layer(const Session& session, qf_layer* layer) : session_(session), layer_(layer) {}
