@@ -62,7 +62,9 @@ void add_recipe_options(po::options_description& desc) {
       ("seed", po::value<std::string>(), "calibration sampling seed")
       ("damp_percent", po::value<std::string>(), "GPTQ Hessian damping")
       ("desc_act", po::value<std::string>(), "GPTQ act-order (true/false)")
-      ("sym", po::value<std::string>(), "symmetric grid (true/false)");
+      ("sym", po::value<std::string>(), "symmetric grid (true/false)")
+      ("format", po::value<std::string>(),
+       "output format: safetensors (the recipe's; default), gguf (llama.cpp, Ollama), compressed-tensors (vLLM)");
 }
 
 std::vector<fs::path> recipe_search_dirs() {
@@ -119,6 +121,7 @@ void apply_quant_config_file(recipe::Recipe& r, const std::string& path, bool me
 
 recipe::Recipe resolve_recipe(const po::variables_map& vm, const host::PluginRegistry& registry) {
   recipe::Recipe r = select_recipe(vm);
+  if (vm.count("format")) recipe::apply_output_format(r, vm["format"].as<std::string>());
   std::vector<std::string> needed{r.method.plugin};
   for (const auto& f : r.formats) needed.push_back(f.plugin);
   report_plugin_failures(registry, needed);

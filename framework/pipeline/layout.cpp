@@ -43,7 +43,7 @@ ResolvedLayout resolve_layout(const recipe::Layout& layout, const fs::path& mode
       if (sub.empty() || sub.find('/') != std::string::npos || sub == "." || sub == "..")
         throw Error("layout subdirectory must be a plain folder name, got \"" + sub + "\"");
       r.destination = model_dir / sub;
-      r.copy_model_files = true;
+      r.copy_model_files = layout.copy_model_files;
       break;
     }
     case recipe::LayoutPolicy::Standalone:
@@ -51,7 +51,7 @@ ResolvedLayout resolve_layout(const recipe::Layout& layout, const fs::path& mode
       if (same_folder(*output, model_dir))
         throw Error("--output must not be the model folder itself (" + output->string() + ")");
       r.destination = *output;
-      r.copy_model_files = true;
+      r.copy_model_files = layout.copy_model_files;
       break;
   }
   r.index_file = layout.index_file.empty() ? "model" + r.file_suffix + ".safetensors.index.json" : layout.index_file;
@@ -68,9 +68,10 @@ bool is_earlier_output(const ResolvedLayout& layout, const std::string& name) {
   if (layout.policy != recipe::LayoutPolicy::InPlace) return false;
   if (!layout.quant_config_file.empty() && name == layout.quant_config_file) return true;
   if (name == layout.index_file) return true;
-  const std::string st = ".safetensors";
-  return name.find(layout.file_suffix) != std::string::npos && name.size() > st.size() &&
-         name.compare(name.size() - st.size(), st.size(), st) == 0;
+  if (name.find(layout.file_suffix) == std::string::npos) return false;
+  for (const std::string ext : {".safetensors", ".gguf"})
+    if (name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0) return true;
+  return false;
 }
 
 std::set<fs::path> protected_files(const fs::path& model_dir, const ResolvedLayout& layout) {

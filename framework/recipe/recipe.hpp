@@ -104,6 +104,13 @@ std::string to_toml(const Recipe& recipe);
 // recipe.source_file). parse_recipe already calls it.
 void validate(const Recipe& recipe);
 
+// --format NAME: replaces the recipe's format chain with the chain of an output format and adapts
+// the layout: "safetensors" (the recipe's own chain when it writes safetensors), "gguf" (one file,
+// nothing copied beside it), "compressed-tensors" (shards + index + its own config.json; an in-place
+// recipe writes into a subdirectory instead, "<suffix>_compressed_tensors").
+void apply_output_format(Recipe& recipe, const std::string& format);
+const std::vector<std::string>& output_format_names();
+
 // TOML type names of the alternatives: "boolean", "integer", "float", "string".
 const char* option_type_name(const OptionValue& v);
 // Value as TOML literal: true, 8, 0.1, "gemm".
