@@ -1,0 +1,270 @@
+// GGUF output: block encodings against llama.cpp's own quantizer, the container against a reader
+// written from the format description, and whole runs of the pipeline (names, metadata, grids).
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "gguf_blocks.hpp"
+#include "gguf_file.hpp"
+#include "gguf_test_reader.hpp"
+#include "pipeline/quantize.hpp"
+#include "quantforge/packing.hpp"
+#include "recipe/recipe.hpp"
+#include "safetensors/reader.hpp"
+#include "support/temp_dir.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+nlohmann::json goldens() {
+  std::ifstream in(std::string(QF_SOURCE_DIR) + "/tests/data/goldens/gguf_blocks.json");
+  REQUIRE(in);
+  return nlohmann::json::parse(in);
+}
+
+std::string hex(const std::vector<uint8_t>& b) {
+  static const char* digits = "0123456789abcdef";
+  std::string s;
+  for (uint8_t v : b) {
+    s += digits[v >> 4];
+    s += digits[v & 15];
+  }
+  return s;
+}
+
+qf::gguf::TensorType type_named(const std::string& n) {
+  if (n == "Q4_0") return qf::gguf::TensorType::Q4_0;
+  if (n == "Q4_1") return qf::gguf::TensorType::Q4_1;
+  return qf::gguf::TensorType::Q8_0;
+}
+
+}  // namespace
+
+TEST_CASE("GGUF blocks of a grid equal llama.cpp's quantizer output for the grid's values", "[gguf][unit]") {
+  for (const auto& c : goldens()["grids"]) {
+    INFO(c["name"].get<std::string>());
+    qf::sdk::grid::LinearGrid g;
+    g.prefix = c["name"];
+    g.bits = c["bits"];
+    g.out = c["rows"];
+    g.in = c["cols"];
+    const int64_t group = c["group_size"];
+    g.groups = g.in / group;
+    for (int v : c["codes"]) g.codes.push_back(static_cast<uint8_t>(v));
+    g.scales = c["scales_f16_bits"].get<std::vector<uint16_t>>();
+    g.zeros = c["zeros"].get<std::vector<int32_t>>();
+    for (int64_t i = 0; i < g.in; ++i) g.g_idx.push_back(static_cast<int32_t>(i / group));
+    const qf::gguf::TensorType t = type_named(c["type"]);
+    CHECK(qf::gguf::block_type_for(g, "") == t);
+    qf::gguf::EncodeReport report;
+    const auto bytes = qf::gguf::encode_grid(g, t, [](int64_t r) { return r; }, &report);
+    CHECK(hex(bytes) == c["bytes_hex"].get<std::string>());
+    CHECK(report.worst_m_error == 0.0);  // these zeros and scales make m exact in fp16
+  }
+}
+
+TEST_CASE("float rows as Q8_0 equal llama.cpp's reference quantizer", "[gguf][unit]") {
+  const auto c = goldens()["q8_0_rows"];
+  const std::vector<float> x = c["values"].get<std::vector<float>>();
+  const int64_t rows = c["rows"], cols = c["cols"];
+  std::vector<uint8_t> out(static_cast<size_t>(rows * cols / 32 * 34));
+  for (int64_t r = 0; r < rows; ++r) qf::gguf::quantize_q8_0(x.data() + r * cols, cols, out.data() + r * cols / 32 * 34);
+  CHECK(hex(out) == c["bytes_hex"].get<std::string>());
+}
+
+TEST_CASE("grids no GGUF block carries exactly are refused, saying what to change", "[gguf][unit]") {
+  qf::sdk::grid::LinearGrid g;
+  g.prefix = "model.layers.0.mlp.up_proj";
+  g.bits = 4;
+  g.out = 1;
+  g.in = 64;
+  g.groups = 4;  // groups of 16
+  g.codes.assign(64, 1);
+  g.scales.assign(4, 0x3c00);
+  g.zeros.assign(4, 8);
+  for (int i = 0; i < 64; ++i) g.g_idx.push_back(i / 16);
+  CHECK_THROWS_WITH(qf::gguf::block_type_for(g, ""), Catch::Contains("group size 16 is not a multiple of 32"));
+  g.groups = 2;
+  g.scales.assign(2, 0x3c00);
+  g.zeros.assign(2, 8);
+  for (int i = 0; i < 64; ++i) g.g_idx[static_cast<size_t>(i)] = i % 2;  // act-order
+  CHECK_THROWS_WITH(qf::gguf::block_type_for(g, "desc_act = false"), Catch::Contains("desc_act = false"));
+  g.bits = 8;
+  g.codes.assign(64, 1);
+  for (int i = 0; i < 64; ++i) g.g_idx[static_cast<size_t>(i)] = i / 32;
+  g.zeros = {100, 128};
+  CHECK_THROWS_WITH(qf::gguf::block_type_for(g, ""), Catch::Contains("sym = true"));
+}
+
+TEST_CASE("GGUF container: every value type and aligned tensor data read back", "[gguf][unit]") {
+  const qf::test::TempDir dir("gguf_container");
+  const std::string path = (dir.path() / "t.gguf").string();
+  using qf::gguf::KeyValue;
+  const std::vector<KeyValue> kv{{"general.architecture", std::string("llama")},
+                                 {"a.u32", uint32_t{7}},
+                                 {"a.i32", int32_t{-3}},
+                                 {"a.f32", 0.5f},
+                                 {"a.bool", true},
+                                 {"a.u64", uint64_t{1} << 40},
+                                 {"a.strings", qf::gguf::StringArray{"x", "", "\xC4\xA0t"}},
+                                 {"a.ints", std::vector<int32_t>{1, -2}},
+                                 {"a.floats", std::vector<float>{1.5f}}};
+  const std::vector<qf::gguf::TensorInfo> tensors{{"one", {3}, qf::gguf::TensorType::F32, 12},
+                                                  {"two", {32, 2}, qf::gguf::TensorType::Q8_0, 68}};
+  qf::gguf::write_file(path, kv, tensors, [](size_t i, const qf::gguf::DataSink& sink) {
+    std::vector<uint8_t> data(i == 0 ? 12 : 68, static_cast<uint8_t>(0xA0 + i));
+    sink(data.data(), data.size());
+  });
+  const auto c = qf::test::read_gguf(path);
+  REQUIRE(c.keys.size() == kv.size());
+  CHECK(c.keys.front() == "general.architecture");
+  CHECK(c.values.at("a.u32").type == 4);
+  CHECK(c.values.at("a.u32").number == 7);
+  CHECK(c.values.at("a.i32").number == -3);
+  CHECK(c.values.at("a.f32").number == 0.5);
+  CHECK(c.values.at("a.bool").type == 7);
+  CHECK(c.values.at("a.u64").number == static_cast<double>(uint64_t{1} << 40));
+  CHECK(c.values.at("a.strings").items == std::vector<std::string>{"x", "", "\xC4\xA0t"});
+  CHECK(c.values.at("a.ints").numbers == std::vector<double>{1, -2});
+  CHECK(c.tensors.at("one").offset == 0);
+  CHECK(c.tensors.at("two").offset == 32);  // 12 bytes padded to the 32-byte alignment
+  CHECK(c.tensors.at("two").ne == std::vector<uint64_t>{32, 2});
+  CHECK(c.tensors.at("two").type == 8);
+  CHECK(c.data_start % 32 == 0);
+  CHECK(c.data("two")[0] == 0xA1);
+  CHECK(c.data("two")[67] == 0xA1);
+  CHECK(c.bytes.size() == c.data_start + 32 + 68 + 28);  // the last tensor padded too
+}
+
+namespace {
+
+struct Run {
+  std::string error;
+  fs::path out;
+};
+
+Run quantize(const fs::path& model, const fs::path& out, const std::string& options, const std::string& format) {
+  qf::host::PluginRegistry registry;
+  registry.load_directories({QF_PLUGIN_BUILD_DIR});
+  qf::pipeline::QuantizeRequest req;
+  req.model_dir = model;
+  req.output = out;
+  req.recipe = qf::recipe::parse_recipe("[method]\nplugin = \"rtn\"\n[method.options]\n" + options +
+                                            "\n[[formats]]\nplugin = \"safetensors_writer\"\n[[formats]]\nplugin = "
+                                            "\"index_writer\"\n",
+                                        "gguf-test.toml");
+  qf::recipe::apply_output_format(req.recipe, format);
+  Run r;
+  r.out = out;
+  try {
+    qf::pipeline::quantize(req, registry);
+  } catch (const std::exception& e) {
+    r.error = e.what();
+  }
+  return r;
+}
+
+// llama's q/k rows go to llama.cpp's order: output row h*D + 2j + t is source row h*D + t*D/2 + j.
+int64_t llama_source_row(int64_t r, int64_t head_dim) {
+  const int64_t h = r / head_dim, w = r % head_dim;
+  return h * head_dim + (w % 2) * (head_dim / 2) + w / 2;
+}
+
+}  // namespace
+
+TEST_CASE("RTN 4-bit symmetric to GGUF: Q4_0 blocks hold the very codes and scales of the GPTQ checkpoint",
+          "[gguf][model]") {
+  const qf::test::TempDir tmp("gguf_rtn");
+  const fs::path model = std::string(QF_SOURCE_DIR) + "/tests/data/models/tiny-llama";
+  const std::string options = "bits = 4\ngroup_size = 128\nsym = true";
+  const Run st = quantize(model, tmp.path() / "st", options, "safetensors");
+  REQUIRE(st.error.empty());
+  const Run gg = quantize(model, tmp.path() / "gguf", options, "gguf");
+  REQUIRE(gg.error.empty());
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(gg.out)) files.push_back(e.path().filename().string());
+  std::sort(files.begin(), files.end());
+  CHECK(files == std::vector<std::string>{".quantforge-manifest.json", "model-Q4_0.gguf"});  // one file, nothing beside it
+
+  const auto c = qf::test::read_gguf((gg.out / "model-Q4_0.gguf").string());
+  CHECK(c.values.at("general.architecture").text == "llama");
+  CHECK(c.values.at("general.file_type").number == 2);
+  CHECK(c.values.at("general.quantization_version").number == 2);
+  CHECK(c.values.at("llama.block_count").number == 4);
+  CHECK(c.values.at("llama.embedding_length").number == 256);
+  CHECK(c.values.at("llama.feed_forward_length").number == 768);
+  CHECK(c.values.at("llama.attention.head_count").number == 4);
+  CHECK(c.values.at("llama.attention.head_count_kv").number == 2);
+  CHECK(c.values.at("llama.rope.dimension_count").number == 64);
+  CHECK(c.values.at("llama.rope.freq_base").number == 10000.0);
+  CHECK(c.values.at("llama.attention.layer_norm_rms_epsilon").type == 6);
+  CHECK(c.values.at("tokenizer.ggml.model").text == "gpt2");
+  CHECK(c.values.at("tokenizer.ggml.pre").text == "gpt-2");  // ByteLevel's own GPT-2 split, an unlisted vocabulary
+  CHECK(c.values.at("tokenizer.ggml.tokens").items.size() == 4096);
+  CHECK(c.values.at("tokenizer.ggml.tokens").items[1] == "<s>");
+  CHECK(c.values.at("tokenizer.ggml.token_type").numbers[1] == 3);   // special: control
+  CHECK(c.values.at("tokenizer.ggml.token_type").numbers[300] == 1);  // normal
+  CHECK(c.values.at("tokenizer.ggml.bos_token_id").number == 1);
+  CHECK(c.values.at("tokenizer.ggml.eos_token_id").number == 2);
+  CHECK(c.tensor_names.size() == 2 + 1 + 4 * 9);
+  CHECK(c.tensor_names.front() == "token_embd.weight");
+  CHECK(c.tensors.at("token_embd.weight").type == 30);  // bf16 as stored
+  CHECK(c.tensors.at("blk.0.attn_norm.weight").type == 0);
+  CHECK(c.tensors.at("output.weight").ne == std::vector<uint64_t>{256, 4096});
+
+  const auto ckpt = qf::st::Checkpoint::open(st.out);
+  const auto ints = [&](const std::string& name) {
+    const auto v = ckpt.get(name);
+    std::vector<int32_t> out(v.info->nbytes() / 4);
+    std::memcpy(out.data(), v.data, v.info->nbytes());
+    return out;
+  };
+  const std::pair<const char*, const char*> linears[] = {
+      {"self_attn.q_proj", "attn_q"}, {"self_attn.k_proj", "attn_k"}, {"self_attn.v_proj", "attn_v"},
+      {"self_attn.o_proj", "attn_output"}, {"mlp.gate_proj", "ffn_gate"}, {"mlp.up_proj", "ffn_up"},
+      {"mlp.down_proj", "ffn_down"}};
+  for (int layer = 0; layer < 4; ++layer)
+    for (const auto& [hf, gg_name] : linears) {
+      const std::string p = "model.layers." + std::to_string(layer) + "." + hf;
+      const std::string name = "blk." + std::to_string(layer) + "." + gg_name + ".weight";
+      INFO(name);
+      const auto& t = c.tensors.at(name);
+      REQUIRE(t.type == 2);
+      const int64_t in = static_cast<int64_t>(t.ne[0]), out = static_cast<int64_t>(t.ne[1]);
+      const auto codes = qf::pack::gptq_unpack_qweight(ints(p + ".qweight"), out, in, 4);
+      const auto sv = ckpt.get(p + ".scales");
+      const auto* scales = reinterpret_cast<const uint16_t*>(sv.data);  // [groups, out]
+      const bool permuted = hf == std::string("self_attn.q_proj") || hf == std::string("self_attn.k_proj");
+      const uint8_t* blocks = c.data(name);
+      int64_t mismatches = 0;
+      for (int64_t r = 0; r < out; ++r) {
+        const int64_t o = permuted ? llama_source_row(r, 64) : r;
+        for (int64_t b = 0; b < in / 32; ++b) {
+          const uint8_t* blk = blocks + (r * (in / 32) + b) * 18;
+          uint16_t d;
+          std::memcpy(&d, blk, 2);
+          mismatches += d != scales[(b * 32 / 128) * out + o];
+          for (int j = 0; j < 32; ++j) {
+            const int q = j < 16 ? (blk[2 + j] & 15) : (blk[2 + j - 16] >> 4);
+            mismatches += q != codes[static_cast<size_t>(o * in + b * 32 + j)];
+          }
+        }
+      }
+      CHECK(mismatches == 0);
+    }
+}
+
+TEST_CASE("GGUF output refuses what it cannot carry, naming the fix, and writes nothing", "[gguf][model]") {
+  const qf::test::TempDir tmp("gguf_refuse");
+  const fs::path model = std::string(QF_SOURCE_DIR) + "/tests/data/models/tiny-llama";
+  const Run g16 = quantize(model, tmp.path() / "g16", "bits = 4\ngroup_size = 16\nsym = true", "gguf");
+  CHECK_THAT(g16.error, Catch::Contains("group size 16 is not a multiple of 32"));
+  CHECK_FALSE(fs::exists(g16.out / "model-Q4_0.gguf"));
+  const fs::path opt = std::string(QF_SOURCE_DIR) + "/tests/data/models/opt-random";
+  const Run o = quantize(opt, tmp.path() / "opt", "bits = 4\ngroup_size = 32\nsym = true", "gguf");
+  CHECK_THAT(o.error, Catch::Contains("model_type \"opt\" is not supported"));
+  CHECK_FALSE(fs::exists(o.out / "model-Q4_0.gguf"));
+}
