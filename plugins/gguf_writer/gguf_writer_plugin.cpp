@@ -144,7 +144,7 @@ class GgufWriter {
       bytes += t.nbytes;
     }
     session_.record_shard(file, names, bytes);  // the run's summary counts it as the weight file
-    std::string note = "gguf_writer: wrote " + file + " (" + std::to_string(plan.size()) + " tensors, " +
+    std::string note = "wrote " + file + " (" + std::to_string(plan.size()) + " tensors, " +
                        qf::gguf::type_name(main_type) + ")";
     if (main_type == TensorType::Q4_1)
       note += "; worst fp16 rounding of the Q4_1 minimum m = -zero*scale: " + std::to_string(report.worst_m_error);
