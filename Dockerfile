@@ -21,7 +21,7 @@ RUN apt-get update -q \
       libtorch-dev libopenblas0-pthread \
       libboost-dev libboost-program-options-dev libboost-filesystem-dev \
       libtomlplusplus-dev libspdlog-dev catch2 libdlpack-dev nlohmann-json3-dev \
-      libpcre2-dev libicu-dev zlib1g-dev libzstd-dev libdnnl-dev \
+      libpcre2-dev libicu-dev zlib1g-dev libzstd-dev libdnnl-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -69,7 +69,7 @@ RUN apt-get update -q \
       libopenblas0-pthread \
       libtorch1.13 \
       libboost-program-options1.74.0 libboost-filesystem1.74.0 \
-      libspdlog1.10 libfmt9 libtomlplusplus3 libpcre2-8-0 libicu72 \
+      libspdlog1.10 libfmt9 libtomlplusplus3 libpcre2-8-0 libicu72 libssl3 \
  && rm -rf /var/lib/apt/lists/* \
  && update-alternatives --query libblas.so.3-x86_64-linux-gnu | grep -q '^Value: .*openblas' \
  && update-alternatives --query liblapack.so.3-x86_64-linux-gnu | grep -q '^Value: .*openblas'
