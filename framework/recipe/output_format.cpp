@@ -35,7 +35,7 @@ void apply_output_format(Recipe& r, const std::string& format) {
   r.formats = {PluginStep{"compressed_tensors_writer", shard_options}, PluginStep{"index_writer", {}}};
   r.layout.quant_config_file.clear();
   r.layout.always_write_index = false;
-  r.layout.index_file.clear();
+  r.layout.index_file = "model.safetensors.index.json";
   if (r.layout.policy == LayoutPolicy::InPlace) {
     std::string tag = r.layout.suffix;
     while (!tag.empty() && (tag.front() == '-' || tag.front() == '.')) tag.erase(tag.begin());
