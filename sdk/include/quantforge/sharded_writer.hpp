@@ -7,8 +7,6 @@
 // a shard of its own, placed before the shard being filled at that moment.
 #pragma once
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <functional>
@@ -18,6 +16,7 @@
 #include <vector>
 
 #include "quantforge/atomic_file.hpp"
+#include "quantforge/tensor_spool.hpp"
 #include "quantforge/safetensors_header.hpp"
 
 namespace qf::sdk::st {
@@ -45,16 +44,7 @@ class ShardedWriter {
   // the point); a plugin passes Session::create_scratch(...). It is created or truncated, and its name
   // removed at once: the open file lives on, and the kernel frees it even if the process dies.
   ShardedWriter(uint64_t max_shard_size, const std::string& spool_path, Metadata metadata = {})
-      : max_shard_size_(max_shard_size), metadata_(std::move(metadata)) {
-    spool_fd_ = ::open(spool_path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (spool_fd_ < 0) throw_io(spool_path + ": cannot create the spool: " + std::strerror(errno));
-    ::unlink(spool_path.c_str());
-  }
-  ~ShardedWriter() {
-    if (spool_fd_ >= 0) ::close(spool_fd_);
-  }
-  ShardedWriter(const ShardedWriter&) = delete;
-  ShardedWriter& operator=(const ShardedWriter&) = delete;
+      : max_shard_size_(max_shard_size), metadata_(std::move(metadata)), spool_(spool_path) {}
 
   // Throws std::invalid_argument for a duplicate name or a size mismatch (nothing is added then).
   void add(const std::string& name, DType dtype, const std::vector<int64_t>& shape, const void* data,
@@ -63,14 +53,7 @@ class ShardedWriter {
     if (finished_) throw std::logic_error(what + ": tensor '" + name + "' added after finish()");
     check_tensor(name, dtype, shape, nbytes, what);
     if (nbytes > 0 && data == nullptr) throw std::invalid_argument(what + ": tensor '" + name + "': data pointer is null");
-    if (by_name_.count(name)) throw std::invalid_argument(what + ": tensor '" + name + "' is added twice");
-    // Position explicitly: a failed partial write must not shift later tensors.
-    if (::lseek(spool_fd_, static_cast<off_t>(spool_size_), SEEK_SET) < 0)
-      throw_io(what + ": spool seek failed: " + std::strerror(errno));
-    write_all(spool_fd_, data, nbytes, what + ": spooling tensor '" + name + "'");
-    by_name_.emplace(name, entries_.size());
-    entries_.push_back({name, dtype, shape, spool_size_, nbytes});
-    spool_size_ += nbytes;
+    spool_.add(name, dtype, shape, data, nbytes, what);
   }
   // A DLPack tensor as add_tensor receives it (checked: CPU, compact, a safetensors dtype).
   void add(const std::string& name, const DLTensor& t) {
@@ -90,7 +73,7 @@ class ShardedWriter {
       info.path = path_for(s, shards.size());
       std::vector<HeaderEntry> planned;
       for (std::size_t i : shards[s]) {
-        const Entry& e = entries_[i];
+        const TensorSpool::Entry& e = spool_.entries()[i];
         planned.push_back({&e.name, e.dtype, &e.shape, e.nbytes, i});
         info.names.push_back(e.name);
         info.data_bytes += e.nbytes;
@@ -99,31 +82,24 @@ class ShardedWriter {
       const std::string header = encode_header(planned, metadata_, info.path);
       AtomicFile f(info.path);
       f.write(header.data(), header.size());
-      for (const auto& p : planned) f.copy_from(spool_fd_, entries_[p.source].offset, p.nbytes);
+      for (const auto& p : planned) spool_.copy_to(f, spool_.entries()[p.source]);
       f.commit();
       out.push_back(std::move(info));
     }
     return out;
   }
 
-  std::size_t tensor_count() const { return entries_.size(); }
-  uint64_t total_bytes() const { return spool_size_; }
+  std::size_t tensor_count() const { return spool_.entries().size(); }
+  uint64_t total_bytes() const { return spool_.total_bytes(); }
 
  private:
-  struct Entry {
-    std::string name;
-    DType dtype;
-    std::vector<int64_t> shape;
-    uint64_t offset;  // in the spool
-    uint64_t nbytes;
-  };
-
   std::vector<std::vector<std::size_t>> plan_shards() const {
     std::vector<std::vector<std::size_t>> shards;
     std::vector<std::size_t> current;
     uint64_t current_size = 0;
-    for (std::size_t i = 0; i < entries_.size(); ++i) {
-      const uint64_t size = entries_[i].nbytes;
+    const auto& entries = spool_.entries();
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const uint64_t size = entries[i].nbytes;
       if (size > max_shard_size_) {  // huggingface_hub appends it at once, ahead of the open shard
         shards.push_back({i});
         continue;
@@ -142,10 +118,7 @@ class ShardedWriter {
 
   uint64_t max_shard_size_;
   Metadata metadata_;
-  int spool_fd_ = -1;
-  uint64_t spool_size_ = 0;
-  std::vector<Entry> entries_;
-  std::map<std::string, std::size_t, std::less<>> by_name_;
+  TensorSpool spool_;
   bool finished_ = false;
 };
 

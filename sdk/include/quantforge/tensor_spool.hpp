@@ -43,14 +43,22 @@ class TensorSpool {
   // Copies a CPU, compact tensor in; a second tensor of the same name is an error.
   void add(const std::string& name, const DLTensor& t) {
     const st::TensorBytes b = st::tensor_bytes(name, t);
-    if (by_name_.count(name)) throw std::invalid_argument("tensor '" + name + "' arrived twice");
-    if (::lseek(fd_, static_cast<off_t>(size_), SEEK_SET) < 0)
-      throw_io("spool seek failed: " + std::string(std::strerror(errno)));
-    write_all(fd_, b.data, b.nbytes, "spooling tensor '" + name + "'");
-    by_name_.emplace(name, entries_.size());
-    entries_.push_back({name, b.dtype, b.shape, size_, b.nbytes});
-    size_ += b.nbytes;
+    add(name, b.dtype, b.shape, b.data, b.nbytes, "spool");
   }
+  // Copies `nbytes` raw bytes in (the caller checked them against dtype x shape); `what` starts
+  // the messages.
+  void add(const std::string& name, st::DType dtype, const std::vector<int64_t>& shape, const void* data,
+           std::size_t nbytes, const std::string& what) {
+    if (by_name_.count(name)) throw std::invalid_argument(what + ": tensor '" + name + "' is added twice");
+    // Position explicitly: a failed partial write must not shift later tensors.
+    if (::lseek(fd_, static_cast<off_t>(size_), SEEK_SET) < 0)
+      throw_io(what + ": spool seek failed: " + std::strerror(errno));
+    write_all(fd_, data, nbytes, what + ": spooling tensor '" + name + "'");
+    by_name_.emplace(name, entries_.size());
+    entries_.push_back({name, dtype, shape, size_, nbytes});
+    size_ += nbytes;
+  }
+  uint64_t total_bytes() const { return size_; }
 
   bool has(const std::string& name) const { return by_name_.count(name) != 0; }
   const Entry& entry(const std::string& name) const {
@@ -81,10 +89,8 @@ class TensorSpool {
     return out;
   }
   // Streams `name`'s bytes into an output file without holding them.
-  void copy_to(AtomicFile& file, const std::string& name) const {
-    const Entry& e = entry(name);
-    file.copy_from(fd_, e.offset, e.nbytes);
-  }
+  void copy_to(AtomicFile& file, const std::string& name) const { copy_to(file, entry(name)); }
+  void copy_to(AtomicFile& file, const Entry& e) const { file.copy_from(fd_, e.offset, e.nbytes); }
 
  private:
   int fd_ = -1;
