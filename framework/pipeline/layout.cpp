@@ -43,7 +43,7 @@ ResolvedLayout resolve_layout(const recipe::Layout& layout, const fs::path& mode
       if (sub.empty() || sub.find('/') != std::string::npos || sub == "." || sub == "..")
         throw Error("layout subdirectory must be a plain folder name, got \"" + sub + "\"");
       r.destination = model_dir / sub;
-      r.copy_model_files = layout.copy_model_files;
+      r.copy_model_files = !layout.single_file;
       break;
     }
     case recipe::LayoutPolicy::Standalone:
@@ -51,7 +51,7 @@ ResolvedLayout resolve_layout(const recipe::Layout& layout, const fs::path& mode
       if (same_folder(*output, model_dir))
         throw Error("--output must not be the model folder itself (" + output->string() + ")");
       r.destination = *output;
-      r.copy_model_files = layout.copy_model_files;
+      r.copy_model_files = !layout.single_file;
       break;
   }
   r.index_file = layout.index_file.empty() ? "model" + r.file_suffix + ".safetensors.index.json" : layout.index_file;

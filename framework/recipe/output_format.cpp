@@ -25,7 +25,7 @@ void apply_output_format(Recipe& r, const std::string& format) {
     r.formats = {PluginStep{"gguf_writer", {}}};
     r.layout.quant_config_file.clear();
     r.layout.always_write_index = false;
-    r.layout.copy_model_files = false;
+    r.layout.single_file = true;
     return;
   }
   // compressed-tensors: shards, an index and a config.json of its own, so never in place.
@@ -44,6 +44,7 @@ void apply_output_format(Recipe& r, const std::string& format) {
     r.layout.suffix.clear();
   }
   r.layout.copy_model_files = true;
+  r.layout.single_file = false;
 }
 
 }  // namespace qf::recipe

@@ -18,7 +18,8 @@ bool operator!=(const PluginStep& a, const PluginStep& b) { return !(a == b); }
 bool operator==(const Layout& a, const Layout& b) {
   return a.policy == b.policy && a.suffix == b.suffix && a.subdirectory == b.subdirectory &&
          a.quant_config_file == b.quant_config_file && a.index_file == b.index_file &&
-         a.always_write_index == b.always_write_index && a.copy_model_files == b.copy_model_files;
+         a.always_write_index == b.always_write_index && a.copy_model_files == b.copy_model_files &&
+         a.single_file == b.single_file;
 }
 bool operator!=(const Layout& a, const Layout& b) { return !(a == b); }
 bool operator==(const Calibration& a, const Calibration& b) {

@@ -54,6 +54,9 @@ struct Layout {
   // Copy config.json (with quantization_config), tokenizer*, generation_config.json,
   // special_tokens_map.json... into the output. Default true except for in_place, where it is an error.
   bool copy_model_files = true;
+  // Set by --format gguf (not a recipe key): the output is one self-contained file, so no layout
+  // copies model files beside it.
+  bool single_file = false;
 };
 bool operator==(const Layout& a, const Layout& b);
 bool operator!=(const Layout& a, const Layout& b);

@@ -9,6 +9,7 @@
 #include "gguf_blocks.hpp"
 #include "gguf_file.hpp"
 #include "gguf_test_reader.hpp"
+#include "pipeline/layout.hpp"
 #include "pipeline/quantize.hpp"
 #include "quantforge/packing.hpp"
 #include "recipe/recipe.hpp"
@@ -267,4 +268,17 @@ TEST_CASE("GGUF output refuses what it cannot carry, naming the fix, and writes 
   const Run o = quantize(opt, tmp.path() / "opt", "bits = 4\ngroup_size = 32\nsym = true", "gguf");
   CHECK_THAT(o.error, Catch::Contains("model_type \"opt\" is not supported"));
   CHECK_FALSE(fs::exists(o.out / "model-Q4_0.gguf"));
+}
+
+TEST_CASE("--output keeps copying model files for in-place recipes; --format gguf copies none", "[gguf][unit]") {
+  using qf::recipe::load_recipe_file;
+  const fs::path configs = fs::path(QF_SOURCE_DIR) / "configs";
+  const fs::path model = "/nonexistent-model", out = "/nonexistent-out";
+  qf::recipe::Recipe awq = load_recipe_file(configs / "awq.toml");
+  CHECK(qf::pipeline::resolve_layout(awq.layout, model, out, 4, 128).copy_model_files);
+  CHECK(qf::pipeline::resolve_layout(load_recipe_file(configs / "gptq.toml").layout, model, std::nullopt, 8, 128)
+            .copy_model_files);
+  qf::recipe::apply_output_format(awq, "gguf");
+  CHECK_FALSE(qf::pipeline::resolve_layout(awq.layout, model, out, 4, 128).copy_model_files);
+  CHECK_FALSE(qf::pipeline::resolve_layout(awq.layout, model, std::nullopt, 4, 128).copy_model_files);
 }

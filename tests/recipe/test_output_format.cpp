@@ -25,14 +25,14 @@ TEST_CASE("--format gguf: one gguf_writer, nothing copied beside the file", "[re
   CHECK(awq.layout.policy == LayoutPolicy::InPlace);  // model-AWQ-Q4_1.gguf beside the originals
   CHECK(awq.layout.suffix == "-AWQ");
   CHECK(awq.layout.quant_config_file.empty());
-  CHECK_FALSE(awq.layout.copy_model_files);
+  CHECK(awq.layout.single_file);  // no layout copies model files beside it, --output included
   CHECK_FALSE(awq.layout.always_write_index);
   CHECK_NOTHROW(validate(awq));
 
   Recipe gptq = load_recipe_file(kRecipes / "gptq.toml");
   apply_output_format(gptq, "gguf");
   CHECK(gptq.layout.policy == LayoutPolicy::Subdirectory);
-  CHECK_FALSE(gptq.layout.copy_model_files);
+  CHECK(gptq.layout.single_file);
 }
 
 TEST_CASE("--format compressed-tensors: shards, index and its own config.json, never in place", "[recipe][format]") {
