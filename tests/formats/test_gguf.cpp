@@ -45,7 +45,8 @@ qf::gguf::TensorType type_named(const std::string& n) {
 }  // namespace
 
 TEST_CASE("GGUF blocks of a grid equal llama.cpp's quantizer output for the grid's values", "[gguf][unit]") {
-  for (const auto& c : goldens()["grids"]) {
+  const nlohmann::json all = goldens();  // the loop must not iterate into a destroyed temporary
+  for (const auto& c : all["grids"]) {
     INFO(c["name"].get<std::string>());
     qf::sdk::grid::LinearGrid g;
     g.prefix = c["name"];
