@@ -21,6 +21,20 @@ void add_plugin_options(po::options_description& desc) {
                      "extra folder to load plugins from (repeatable)");
 }
 
+bool parse_model_command(const std::vector<std::string>& args, const po::options_description& desc,
+                         po::variables_map& vm, const std::string& missing_model) {
+  po::positional_options_description pos;
+  pos.add("model", 1);
+  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return false;
+  }
+  if (!vm.count("model")) throw UsageError(missing_model);
+  return true;
+}
+
 void warn(const std::string& message) { std::cerr << "quantforge: warning: " << message << "\n"; }
 
 void load_plugins(const po::variables_map& vm, host::PluginRegistry& registry) {

@@ -46,7 +46,13 @@ recipe::Recipe resolve_recipe(const po::variables_map& vm, const host::PluginReg
 
 std::vector<std::filesystem::path> recipe_search_dirs();
 
+// Parses `SUBCOMMAND MODEL [options]` (MODEL positional, option "model" in `desc`). Prints the help
+// and returns false for --help; UsageError(`missing_model`) when MODEL is absent.
+bool parse_model_command(const std::vector<std::string>& args, const po::options_description& desc,
+                         po::variables_map& vm, const std::string& missing_model);
+
 int run_quantize(const std::vector<std::string>& args);
+int run_convert(const std::vector<std::string>& args);
 int run_plugins(const std::vector<std::string>& args);
 int run_recipe(const std::vector<std::string>& args);
 int run_eval(const std::vector<std::string>& args);

@@ -92,16 +92,8 @@ int run_eval(const std::vector<std::string>& args) {
       "add-bos", po::bool_switch(), "exactly one BOS token before the text, nothing else (whatever the tokenizer adds)")(
       "no-bos", po::bool_switch(), "no special tokens at all (encode without the post-processor)")(
       "verbose,v", po::bool_switch(), "debug logging");
-  po::positional_options_description pos;
-  pos.add("model", 1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return kExitOk;
-  }
-  if (!vm.count("model")) throw UsageError("eval needs the model: quantforge eval MODEL [--base FP_MODEL] [--dataset ...]");
+  if (!parse_model_command(args, desc, vm, "eval needs the model: quantforge eval MODEL [--base FP_MODEL] [--dataset ...]")) return kExitOk;
   const std::string dtype = vm["dtype"].as<std::string>();
   const std::optional<ComputeDtype> parsed = parse_compute_dtype(dtype);
   if (!parsed || *parsed == ComputeDtype::Auto) throw UsageError("--dtype must be fp32 or bf16, got '" + dtype + "'");

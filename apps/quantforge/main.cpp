@@ -12,6 +12,7 @@ const char* kUsage =
     "usage: quantforge <command> [options]\n"
     "commands:\n"
     "  quantize MODEL_DIR [--awq | --gptq | --recipe FILE] [...]   quantize a model\n"
+    "  convert MODEL_DIR --format gguf [--type auto|f32|f16|bf16|q8_0]  the model unquantized\n"
     "  plugins list | describe NAME                                 installed plugins\n"
     "  recipe show [--awq | --gptq | --recipe FILE] [...]           the resolved recipe\n"
     "  eval MODEL [--base FP_MODEL] [--dataset NAME|PATH] [...]    perplexity, KL vs a base model\n"
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 2, argv + argc);
   try {
     if (command == "quantize") return qf::cli::run_quantize(args);
+    if (command == "convert") return qf::cli::run_convert(args);
     if (command == "plugins") return qf::cli::run_plugins(args);
     if (command == "recipe") return qf::cli::run_recipe(args);
     if (command == "eval") return qf::cli::run_eval(args);

@@ -28,7 +28,7 @@ using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 void call_quantize_layer(const LayerLoop& loop, qf_layer* layer, int64_t i) {
-  const auto& m = loop.method;
+  const auto& m = *loop.method;
   ScopedPhase timed(&loop.run.phases, "method quantize_layer (incl. host services)");
   host::call_plugin(m.plugin().name(), "quantize_layer " + std::to_string(i), [&](qf_error* err) {
     return m.plugin().method()->quantize_layer(m.object(), layer, static_cast<uint32_t>(i),
@@ -99,7 +99,7 @@ void quantize_from_checkpoint(const LayerLoop& loop, const model::WeightSource& 
     const auto t0 = Clock::now();
     loop.run.recorder = loop.resume;
     CheckpointLayer layer(source, loop.arch, i);
-    call_quantize_layer(loop, &layer, i);
+    if (loop.method) call_quantize_layer(loop, &layer, i);
     for (const auto& name : loop.ckpt.names())
       if (name.rfind(layer.prefix(), 0) == 0 && !layer.replaced().count(name)) emit_stored(loop.run, loop.ckpt, name);
     release_layer_pages(loop, i);

@@ -16,7 +16,7 @@ namespace qf::pipeline {
 
 struct LayerLoop {
   Run& run;
-  const PluginInstance& method;
+  const PluginInstance* method;  // nullptr: no method (`convert`), every tensor passes through as stored
   const st::Checkpoint& ckpt;
   const model::Architecture& arch;
   int64_t layers;
@@ -24,6 +24,7 @@ struct LayerLoop {
   ResumeStore* resume = nullptr;  // records each finished layer; its layers_done() are skipped
 };
 
+// Also the loop of a run without a method, which emits every layer tensor as stored.
 void quantize_from_checkpoint(const LayerLoop& loop, const model::WeightSource& source);
 
 // `hidden`: [blocks, seqlen, hidden] embeddings of the calibration blocks (compute dtype).

@@ -33,7 +33,9 @@ void write_quantized_config(const fs::path& model_dir, const std::string& quant_
   if (!in) throw Error("cannot read " + source.string());
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   nlohmann::json config = parse_json(text, source.string());
-  config["quantization_config"] = parse_json(quant_config_json, "the method's quantization_config");
+  // A run without a method (`convert`) leaves the config as the model has it.
+  if (!quant_config_json.empty())
+    config["quantization_config"] = parse_json(quant_config_json, "the method's quantization_config");
   // transformers writes indent 2 with sorted keys and a final newline; nlohmann sorts object keys.
   write_text(create("config.json"), config.dump(2) + "\n");
 }

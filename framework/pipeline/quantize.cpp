@@ -92,7 +92,7 @@ void log_phases(const PhaseTimes& phases, double total) {
 struct Prepared {
   model::ModelConfig config;
   const model::Architecture* arch = nullptr;
-  std::shared_ptr<const host::Plugin> method;
+  std::shared_ptr<const host::Plugin> method;  // null for a run without a method (`convert`)
   std::map<std::string, host::OptionValue> method_options;
   ResolvedLayout layout;
   int64_t bits = 0;
@@ -119,8 +119,10 @@ Prepared prepare(const QuantizeRequest& request, const host::PluginRegistry& reg
   }
   p.config = model::load_config(dir);
   p.arch = &model::find_architecture(p.config.model_type, (dir / "config.json").string());
-  p.method = require_plugin(registry, request.recipe.method.plugin, QF_KIND_METHOD);
-  p.method_options = host::resolve_options(*p.method, given_options(request.recipe.method));
+  if (!request.recipe.method.plugin.empty()) {
+    p.method = require_plugin(registry, request.recipe.method.plugin, QF_KIND_METHOD);
+    p.method_options = host::resolve_options(*p.method, given_options(request.recipe.method));
+  }
   const int64_t bits = int_option(p.method_options, "bits", 0);
   const int64_t group = int_option(p.method_options, "group_size", 0);
   p.layout = resolve_layout(request.recipe.layout, dir, request.output, bits, group);
@@ -158,7 +160,7 @@ uint64_t staging_bytes_needed(const st::Checkpoint& ckpt, const std::string& lay
 }
 
 std::string describe_recipe(const Prepared& p, const recipe::Recipe& r) {
-  std::string out = "method " + p.method->name() + " " + p.method->version() + " {";
+  std::string out = p.method ? "method " + p.method->name() + " " + p.method->version() + " {" : "no method {";
   for (const auto& [name, value] : p.method_options) out += name + "=" + recipe::option_to_toml(value) + ";";
   out += "} formats";
   for (const auto& f : r.formats) {
@@ -248,7 +250,7 @@ QuantizeSummary QuantizeJob::run() {
                           {"recipe", describe_recipe(p, request.recipe)},
                           {"threads", std::to_string(at::get_num_threads())}};
   // Instances are destroyed (reverse order) before `run` and the transaction go.
-  std::string plugin_versions = p.method->name() + " " + p.method->version();
+  std::string plugin_versions = p.method ? p.method->name() + " " + p.method->version() : "no method";
   for (size_t i = 0; i < request.recipe.formats.size(); ++i) {
     const auto& step = request.recipe.formats[i];
     auto plugin = require_plugin(registry, step.plugin, QF_KIND_FORMAT);
@@ -261,22 +263,27 @@ QuantizeSummary QuantizeJob::run() {
     run.formats.push_back(std::make_unique<PluginInstance>(plugin, std::move(session)));
   }
   fingerprint["plugins"] = plugin_versions;
-  auto method_session = std::make_unique<qf_session>();
-  method_session->run = &run;
-  method_session->plugin_name = p.method->name();
-  method_session->options = p.method_options;
-  PluginInstance method(p.method, std::move(method_session));
-  const qf_method_vtable* mv = p.method->method();
-
+  std::unique_ptr<PluginInstance> method;
   qf_method_requirements req{};
   req.struct_size = sizeof(req);
-  host::call_plugin(p.method->name(), "requirements",
-                    [&](qf_error* err) { return mv->requirements(method.object(), &req, err); });
-  if (!req.needs_calibration) warn_unused_calibration_flags(request.recipe, p.method->name());
+  if (p.method) {
+    auto method_session = std::make_unique<qf_session>();
+    method_session->run = &run;
+    method_session->plugin_name = p.method->name();
+    method_session->options = p.method_options;
+    method = std::make_unique<PluginInstance>(p.method, std::move(method_session));
+    host::call_plugin(p.method->name(), "requirements",
+                      [&](qf_error* err) { return p.method->method()->requirements(method->object(), &req, err); });
+    if (!req.needs_calibration) warn_unused_calibration_flags(request.recipe, p.method->name());
+  }
 
   const int64_t layers = p.config.num_layers;
-  spdlog::info("quantizing {} ({} layers, {}) with '{}' into {}", dir.string(), layers, p.config.model_type,
-               p.method->name(), p.layout.destination.string());
+  if (p.method)
+    spdlog::info("quantizing {} ({} layers, {}) with '{}' into {}", dir.string(), layers, p.config.model_type,
+                 p.method->name(), p.layout.destination.string());
+  else
+    spdlog::info("converting {} ({} layers, {}) without quantizing into {}", dir.string(), layers,
+                 p.config.model_type, p.layout.destination.string());
   at::Tensor ids;
   if (req.needs_calibration) {
     ScopedPhase timed(&run.phases, "calibration data (read, tokenize, embed)");
@@ -292,7 +299,7 @@ QuantizeSummary QuantizeJob::run() {
                  tx.resume_dir().string());
     replay_finished_layers(run, store);
   }
-  const LayerLoop loop{run, method, ckpt, *p.arch, layers, start, &store};
+  const LayerLoop loop{run, method.get(), ckpt, *p.arch, layers, start, &store};
   if (req.needs_calibration) {
     run.calibrated = true;
     const model::ComputeOptions compute = compute_options(request.recipe.compute_dtype, p.config.dtype);
@@ -319,9 +326,12 @@ QuantizeSummary QuantizeJob::run() {
   for (const auto& name : ckpt.names())
     if (name.rfind(layer_root, 0) != 0) run.emit_tensor(name, view_of(ckpt.get(name)));
 
-  host::call_plugin(p.method->name(), "finish", [&](qf_error* err) { return mv->finish(method.object(), err); });
-  if (run.quant_config().empty())
-    throw Error("method '" + p.method->name() + "' finished without setting a quantization_config (a plugin bug)");
+  if (p.method) {
+    host::call_plugin(p.method->name(), "finish",
+                      [&](qf_error* err) { return p.method->method()->finish(method->object(), err); });
+    if (run.quant_config().empty())
+      throw Error("method '" + p.method->name() + "' finished without setting a quantization_config (a plugin bug)");
+  }
   {
     ScopedPhase timed(&run.phases, "format finish (write shards, index)");
     for (auto& f : run.formats)
@@ -334,7 +344,8 @@ QuantizeSummary QuantizeJob::run() {
     write_quantized_config(dir, run.output_quant_config(), create);
     copy_side_files(dir, create);
   }
-  if (!p.layout.quant_config_file.empty()) write_quant_config_file(p.layout.quant_config_file, run.output_quant_config(), create);
+  if (!p.layout.quant_config_file.empty() && !run.output_quant_config().empty())
+    write_quant_config_file(p.layout.quant_config_file, run.output_quant_config(), create);
   if (run.cancelled()) throw Cancelled("cancelled by the user");
 
   QuantizeSummary summary;

@@ -1,5 +1,6 @@
 // --format: which format chain writes the output, and what the layout then copies beside it.
 #include <algorithm>
+#include <map>
 
 #include "common/error.hpp"
 #include "recipe/recipe.hpp"
@@ -45,6 +46,29 @@ void apply_output_format(Recipe& r, const std::string& format) {
   }
   r.layout.copy_model_files = true;
   r.layout.single_file = false;
+}
+
+Recipe conversion_recipe(const std::string& format, const std::string& float_type) {
+  if (format != "gguf")
+    throw Error("convert writes gguf only (--format " + format +
+                "): an unquantized safetensors model is the model itself, and compressed-tensors is a quantized format");
+  static const std::map<std::string, std::string> kTypeNames{
+      {"f32", "F32"}, {"f16", "F16"}, {"bf16", "BF16"}, {"q8_0", "Q8_0"}};
+  const auto type = kTypeNames.find(float_type);
+  if (type == kTypeNames.end())
+    throw Error("--type " + float_type + " is not a type convert writes (f32, f16, bf16, q8_0)");
+  Recipe r;
+  r.name = "convert";
+  r.description = "the model unquantized, as " + type->second + " GGUF";
+  r.source_file = "quantforge convert";
+  // The file name carries the type through the layout suffix, so the in-place run recognises (and
+  // replaces) its own earlier file and nothing else: model-BF16.gguf.
+  r.formats = {PluginStep{"gguf_writer", {{"float_type", {float_type, "--type"}}, {"file_suffix", {std::string(), "convert"}}}}};
+  r.layout.policy = LayoutPolicy::InPlace;
+  r.layout.suffix = "-" + type->second;
+  r.layout.copy_model_files = false;
+  r.layout.single_file = true;
+  return r;
 }
 
 }  // namespace qf::recipe

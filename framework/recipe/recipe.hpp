@@ -114,6 +114,11 @@ void validate(const Recipe& recipe);
 void apply_output_format(Recipe& recipe, const std::string& format);
 const std::vector<std::string>& output_format_names();
 
+// `quantforge convert`: a run without a method that writes the model unquantized as GGUF, every
+// matrix as `float_type` (f32, f16, bf16 or q8_0; norms and biases stay F32), in place as
+// model-<TYPE>.gguf (or model-<TYPE>.gguf in --output). Unknown format or type: qf::Error.
+Recipe conversion_recipe(const std::string& format, const std::string& float_type);
+
 // TOML type names of the alternatives: "boolean", "integer", "float", "string".
 const char* option_type_name(const OptionValue& v);
 // Value as TOML literal: true, 8, 0.1, "gemm".

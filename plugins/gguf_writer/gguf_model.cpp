@@ -134,12 +134,17 @@ std::optional<std::string> tensor_name(const ModelFacts& m, const std::string& h
 }
 
 RowMap row_map(const ModelFacts& m, const std::string& hf, int64_t rows) {
+  // `hf` is a tensor name (".weight", ".bias") or a quantized Linear's prefix.
+  std::string module = hf;
+  for (const std::string suffix : {".weight", ".bias"})
+    if (module.size() > suffix.size() && module.compare(module.size() - suffix.size(), suffix.size(), suffix) == 0)
+      module.resize(module.size() - suffix.size());
   const auto ends_with = [&](const std::string& s) {
-    return hf.size() >= s.size() && hf.compare(hf.size() - s.size(), s.size(), s) == 0;
+    return module.size() >= s.size() && module.compare(module.size() - s.size(), s.size(), s) == 0;
   };
   int64_t heads = 0;
-  if (m.arch == "llama" && (ends_with("q_proj.weight") || ends_with("q_proj.bias") || ends_with("q_proj"))) heads = m.heads;
-  if (m.arch == "llama" && (ends_with("k_proj.weight") || ends_with("k_proj.bias") || ends_with("k_proj"))) heads = m.kv_heads;
+  if (m.arch == "llama" && ends_with("q_proj")) heads = m.heads;
+  if (m.arch == "llama" && ends_with("k_proj")) heads = m.kv_heads;
   if (heads == 0) return [](int64_t r) { return r; };
   if (rows % (2 * heads) != 0) throw std::invalid_argument(hf + ": rows not divisible by 2 x heads");
   const int64_t per_head = rows / heads, half = per_head / 2;

@@ -10,36 +10,21 @@
 #include <sstream>
 
 #include "child_process.hpp"
+#include "folder_checks.hpp"
 #include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using qf::test::ChildProcess;
 using qf::test::run_quantforge;
+using qf::test::check_same_output;
+using qf::test::copy_model;
+using qf::test::has_hidden_leftovers;
+using qf::test::read;
+using qf::test::snapshot;
 
 namespace {
 
 using qf::test::TempDir;
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Every entry of a folder (hidden ones too) with its bytes; sub-folders as "<dir>".
-std::map<std::string, std::string> snapshot(const fs::path& dir) {
-  std::map<std::string, std::string> out;
-  for (const auto& e : fs::directory_iterator(dir))
-    out[e.path().filename().string()] = e.is_directory() ? "<dir>" : read(e.path());
-  return out;
-}
-
-fs::path copy_model(const TempDir& t, const std::string& name = "m") {
-  const fs::path m = t.path() / name;
-  fs::copy(fs::path(QF_TEST_DATA_DIR) / "models" / "tiny-llama", m, fs::copy_options::recursive);
-  return m;
-}
 
 std::string heldout() { return (fs::path(QF_TEST_DATA_DIR) / "text" / "heldout.txt").string(); }
 
@@ -47,27 +32,6 @@ std::string heldout() { return (fs::path(QF_TEST_DATA_DIR) / "text" / "heldout.t
 std::vector<std::string> gptq_args(const fs::path& model, int samples = 4) {
   return {"quantize", model.string(), "--gptq", "--dataset", heldout(), "--num_samples", std::to_string(samples),
           "--seqlen", "64", "--threads", "1"};
-}
-
-// The output folders hold the same files with the same bytes, apart from the run's log.
-void check_same_output(const fs::path& a, const fs::path& b) {
-  auto sa = snapshot(a), sb = snapshot(b);
-  sa.erase("quantize.log");
-  sb.erase("quantize.log");
-  REQUIRE(sa.size() == sb.size());
-  for (const auto& [name, bytes] : sa) {
-    INFO(name);
-    REQUIRE(sb.count(name));
-    CHECK(bytes == sb.at(name));
-  }
-}
-
-bool has_hidden_leftovers(const fs::path& dir) {
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.path().filename().string().rfind(".quantforge-", 0) == 0 &&
-        e.path().filename().string().rfind(".quantforge-manifest", 0) != 0)
-      return true;
-  return false;
 }
 
 }  // namespace

@@ -54,3 +54,19 @@ TEST_CASE("--format safetensors keeps the recipe's chain; an unknown format is a
   CHECK_THROWS_WITH(apply_output_format(gptq, "onnx"),
                     Catch::Contains("--format onnx is not a format quantforge writes") && Catch::Contains("gguf"));
 }
+
+TEST_CASE("convert: no method, gguf_writer with the type, in place as model-<TYPE>.gguf", "[recipe][format]") {
+  const Recipe r = conversion_recipe("gguf", "bf16");
+  CHECK(r.method.plugin.empty());
+  REQUIRE(chain(r) == std::vector<std::string>{"gguf_writer"});
+  CHECK(std::get<std::string>(r.formats[0].options.at("float_type").value) == "bf16");
+  // The layout suffix names the file; the writer adds nothing of its own before the type.
+  CHECK(std::get<std::string>(r.formats[0].options.at("file_suffix").value).empty());
+  CHECK(r.layout.policy == LayoutPolicy::InPlace);
+  CHECK(r.layout.suffix == "-BF16");
+  CHECK(r.layout.single_file);
+  CHECK_FALSE(r.layout.copy_model_files);
+  CHECK(conversion_recipe("gguf", "q8_0").layout.suffix == "-Q8_0");
+  CHECK_THROWS_WITH(conversion_recipe("safetensors", "bf16"), Catch::Contains("convert writes gguf only"));
+  CHECK_THROWS_WITH(conversion_recipe("gguf", "q4_k"), Catch::Contains("--type q4_k is not a type convert writes"));
+}

@@ -1,0 +1,207 @@
+// GGUF outputs through the quantforge executable: `convert` writes the model unquantized with every
+// value carried exactly, and GGUF runs keep the promises every run keeps (the model's files are
+// never touched, a folder we did not write is never clobbered, a rerun replaces only our own file,
+// a killed run leaves no file and resumes to the same bytes).
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "child_process.hpp"
+#include "folder_checks.hpp"
+#include "formats/gguf_test_reader.hpp"
+#include "safetensors/reader.hpp"
+#include "support/temp_dir.hpp"
+
+namespace fs = std::filesystem;
+using qf::test::copy_model;
+using qf::test::run_quantforge;
+using qf::test::snapshot;
+using qf::test::TempDir;
+
+namespace {
+
+constexpr uint32_t kF32 = 0, kBF16 = 30;
+
+// The model folder's own files (what a run must leave as they were).
+std::map<std::string, std::string> model_files(const fs::path& dir) {
+  auto files = snapshot(dir);
+  for (auto it = files.begin(); it != files.end();)
+    it = it->first.rfind("model", 0) == 0 && it->first.find(".gguf") != std::string::npos ? files.erase(it) : std::next(it);
+  files.erase("quantize.log");
+  files.erase(".quantforge-manifest-BF16.json");
+  files.erase(".quantforge-manifest-F32.json");
+  return files;
+}
+
+// llama's q/k rows in llama.cpp's order: row h*D + 2j + t holds source row h*D + t*D/2 + j.
+int64_t source_row(const std::string& gguf_name, int64_t r) {
+  const bool permuted = gguf_name.find("attn_q.") != std::string::npos || gguf_name.find("attn_k.") != std::string::npos;
+  if (!permuted) return r;
+  const int64_t d = 64, h = r / d, w = r % d;
+  return h * d + (w % 2) * (d / 2) + w / 2;
+}
+
+// The tiny llama's checkpoint names as llama.cpp names them.
+std::string gguf_name(const std::string& hf) {
+  static const std::pair<const char*, const char*> kParts[] = {
+      {"self_attn.q_proj", "attn_q"},       {"self_attn.k_proj", "attn_k"},      {"self_attn.v_proj", "attn_v"},
+      {"self_attn.o_proj", "attn_output"},  {"mlp.gate_proj", "ffn_gate"},       {"mlp.up_proj", "ffn_up"},
+      {"mlp.down_proj", "ffn_down"},        {"input_layernorm", "attn_norm"},    {"post_attention_layernorm", "ffn_norm"}};
+  if (hf == "model.embed_tokens.weight") return "token_embd.weight";
+  if (hf == "model.norm.weight") return "output_norm.weight";
+  if (hf == "lm_head.weight") return "output.weight";
+  const std::string layers = "model.layers.";
+  const auto dot = hf.find('.', layers.size());
+  const std::string block = "blk." + hf.substr(layers.size(), dot - layers.size()) + ".";
+  const std::string rest = hf.substr(dot + 1);
+  for (const auto& [from, to] : kParts)
+    if (rest == std::string(from) + ".weight") return block + to + ".weight";
+  FAIL("unexpected tensor " << hf);
+  return {};
+}
+
+float bf16_value(uint16_t bits) {
+  const uint32_t wide = static_cast<uint32_t>(bits) << 16;
+  float f;
+  std::memcpy(&f, &wide, 4);
+  return f;
+}
+
+// Every checkpoint tensor is in the GGUF with the same values: bf16 bits as stored (type BF16) or
+// their exact f32 widening (F32; norms are always F32).
+void check_unquantized_copy(const fs::path& model, const fs::path& gguf, uint32_t matrix_type) {
+  const auto c = qf::test::read_gguf(gguf.string());
+  const auto ckpt = qf::st::Checkpoint::open(model);
+  CHECK(c.tensor_names.size() == ckpt.names().size());
+  CHECK(c.values.at("general.file_type").number == (matrix_type == kBF16 ? 32 : 0));
+  for (const auto& hf : ckpt.names()) {
+    const std::string name = gguf_name(hf);
+    INFO(hf << " -> " << name);
+    REQUIRE(c.tensors.count(name));
+    const auto view = ckpt.get(hf);
+    const auto& shape = view.info->shape;
+    const int64_t rows = shape.size() == 2 ? shape[0] : 1, cols = shape.back();
+    const auto* src = reinterpret_cast<const uint16_t*>(view.data);  // the fixture is bf16
+    const auto& t = c.tensors.at(name);
+    CHECK(t.type == (shape.size() == 2 ? matrix_type : kF32));
+    int64_t mismatches = 0;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t k = 0; k < cols; ++k) {
+        const uint16_t want = src[source_row(name, r) * cols + k];
+        if (t.type == kBF16) {
+          uint16_t got;
+          std::memcpy(&got, c.data(name) + 2 * (r * cols + k), 2);
+          mismatches += got != want;
+        } else {
+          float got;
+          std::memcpy(&got, c.data(name) + 4 * (r * cols + k), 4);
+          mismatches += got != bf16_value(want);
+        }
+      }
+    CHECK(mismatches == 0);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("convert writes the model unquantized beside it, every value exact; a rerun replaces only its file",
+          "[cli][gguf]") {
+  TempDir t("convert");
+  const fs::path m = copy_model(t);
+  const auto before = model_files(m);
+  auto [code, output] = run_quantforge({"convert", m.string(), "--format", "gguf", "--threads", "1"});
+  INFO(output);
+  REQUIRE(code == 0);
+  CHECK(model_files(m) == before);
+  REQUIRE(fs::exists(m / "model-BF16.gguf"));  // --type auto: config.json's dtype
+  check_unquantized_copy(m, m / "model-BF16.gguf", kBF16);
+  const std::string first = qf::test::read(m / "model-BF16.gguf");
+
+  std::tie(code, output) = run_quantforge({"convert", m.string(), "--type", "f32", "--threads", "1"});
+  REQUIRE(code == 0);
+  check_unquantized_copy(m, m / "model-F32.gguf", kF32);
+  CHECK(qf::test::read(m / "model-BF16.gguf") == first);  // the other type's file is not ours to touch
+
+  std::tie(code, output) = run_quantforge({"convert", m.string(), "--threads", "1"});
+  REQUIRE(code == 0);
+  CHECK(qf::test::read(m / "model-BF16.gguf") == first);  // same input, same bytes
+  CHECK(model_files(m) == before);
+  CHECK_FALSE(qf::test::has_hidden_leftovers(m));
+}
+
+TEST_CASE("convert refuses what it cannot do with a clear message and writes nothing", "[cli][gguf]") {
+  TempDir t("convert_refuse");
+  const fs::path m = copy_model(t);
+  const auto before = snapshot(m);
+  auto [code, output] = run_quantforge({"convert", m.string(), "--format", "safetensors"});
+  CHECK(code == 1);
+  CHECK_THAT(output, Catch::Contains("convert writes gguf only"));
+  std::tie(code, output) = run_quantforge({"convert", m.string(), "--type", "q5_k"});
+  CHECK(code == 1);
+  CHECK_THAT(output, Catch::Contains("--type q5_k is not a type convert writes"));
+  std::tie(code, output) = run_quantforge({"convert", (t.path() / "missing").string()});
+  CHECK(code == 1);
+  CHECK_THAT(output, Catch::Contains("model folder not found"));
+  const fs::path opt = fs::path(QF_TEST_DATA_DIR) / "models" / "opt-random";
+  std::tie(code, output) = run_quantforge({"convert", opt.string(), "--output", (t.path() / "opt").string()});
+  CHECK(code == 1);
+  CHECK_THAT(output, Catch::Contains("model_type \"opt\" is not supported"));
+  CHECK_FALSE(fs::exists(t.path() / "opt"));
+  CHECK(snapshot(m) == before);
+  CHECK_THAT(output, !Catch::Contains("terminate called"));
+}
+
+TEST_CASE("GGUF into a folder we did not write is refused; --overwrite replaces it as a whole", "[cli][gguf][safe]") {
+  TempDir t("gguf_output");
+  const fs::path m = copy_model(t), out = t.path() / "out";
+  fs::create_directories(out);
+  std::ofstream(out / "notes.txt") << "the user's notes";
+  const auto before = snapshot(out);
+  const std::vector<std::string> args{"quantize", m.string(), "--recipe", "rtn", "--format", "gguf",
+                                      "--output", out.string(), "--threads", "1"};
+  auto [code, output] = run_quantforge(args);
+  CHECK(code == 1);
+  CHECK_THAT(output, Catch::Contains("--overwrite"));
+  CHECK(snapshot(out) == before);
+
+  auto overwrite = args;
+  overwrite.push_back("--overwrite");
+  std::tie(code, output) = run_quantforge(overwrite);
+  REQUIRE(code == 0);
+  CHECK_FALSE(fs::exists(out / "notes.txt"));
+  CHECK(fs::exists(out / "model-Q4_1.gguf"));  // RTN's default grid is asymmetric 4-bit
+  CHECK_FALSE(fs::exists(out / "config.json"));  // one self-contained file
+}
+
+TEST_CASE("a GGUF run killed after a layer leaves no file and resumes to the same bytes", "[cli][gguf][resume]") {
+  TempDir t("gguf_resume");
+  // The same folder name in both: GGUF's general.name is the model folder's name.
+  const fs::path reference = copy_model(t, "reference/tiny-llama"), m = copy_model(t, "resumed/tiny-llama");
+  const auto rtn = [](const fs::path& model) {
+    return std::vector<std::string>{"quantize", model.string(), "--recipe", "rtn", "--format", "gguf", "--threads", "1"};
+  };
+  REQUIRE(run_quantforge(rtn(reference)).first == 0);
+  REQUIRE(fs::exists(reference / "RTN_4bit_CPU" / "model-Q4_1.gguf"));
+
+  CHECK(run_quantforge(rtn(m), {"QUANTFORGE_TEST_KILL_AFTER_LAYER=1"}).first == 128 + SIGKILL);
+  CHECK_FALSE(fs::exists(m / "RTN_4bit_CPU"));
+  auto [code, output] = run_quantforge(rtn(m));
+  REQUIRE(code == 0);
+  CHECK_THAT(output, Catch::Contains("2 of 4 layers were finished"));
+  qf::test::check_same_output(reference / "RTN_4bit_CPU", m / "RTN_4bit_CPU");
+
+  // convert is a run like any other: killed, it resumes too.
+  const auto convert = [](const fs::path& model) {
+    return std::vector<std::string>{"convert", model.string(), "--threads", "1"};
+  };
+  REQUIRE(run_quantforge(convert(reference)).first == 0);
+  CHECK(run_quantforge(convert(m), {"QUANTFORGE_TEST_KILL_AFTER_LAYER=2"}).first == 128 + SIGKILL);
+  CHECK_FALSE(fs::exists(m / "model-BF16.gguf"));
+  REQUIRE(run_quantforge(convert(m)).first == 0);
+  const bool same_bytes = qf::test::read(m / "model-BF16.gguf") == qf::test::read(reference / "model-BF16.gguf");
+  CHECK(same_bytes);
+  CHECK_FALSE(qf::test::has_hidden_leftovers(m));
+}
