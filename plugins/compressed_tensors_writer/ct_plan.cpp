@@ -125,21 +125,19 @@ Plan plan_checkpoint(const sdk::TensorSpool& spool, const grid::Scheme& scheme) 
     if (grid::is_packed_part(e.name, &prefix, &part) && !known.count(prefix))
       refuse(e.name + " arrived without " + prefix + ".qweight: the method's grid is incomplete");
   }
-  std::string first;
+  plan.group_size = scheme.group_size;
+  if (plan.group_size != -1 && plan.group_size <= 0)
+    refuse("the method declared group_size " + std::to_string(plan.group_size) + ", which is not a group size");
   for (const auto& prefix : plan.linears) {
     const Shape shape = linear_shape(spool, prefix, scheme);
-    const int64_t size = scheme.group_size == -1 ? -1 : shape.in / shape.groups;
-    if (size == -1 && shape.groups != 1)
+    if (scheme.group_size == -1 && shape.groups != 1)
       refuse(prefix + ": the method declared group_size -1 (one group a row) but wrote " +
              std::to_string(shape.groups) + " groups");
-    if (first.empty()) {
-      first = prefix;
-      plan.group_size = size;
-    } else if (size != plan.group_size) {
-      refuse(prefix + " has groups of " + std::to_string(size) + " input features, " + first + " groups of " +
-             std::to_string(plan.group_size) + ": compressed-tensors output holds one group size (one config "
-             "group); quantize with a --group_size that divides every Linear's input features");
-    }
+    if (scheme.group_size > 0 && (shape.in % scheme.group_size != 0 || shape.in / scheme.group_size != shape.groups))
+      refuse(prefix + ": " + std::to_string(shape.in) + " input features are not whole groups of " +
+             std::to_string(scheme.group_size) + "; compressed-tensors holds " +
+             "one group size for every Linear: quantize with a --group_size that divides every Linear's input "
+             "features (or -1, one group a row)");
     plan.act_order = reordered(spool, prefix, shape) || plan.act_order;
   }
   plan.ignore = ignored_linears(spool, plan.linears);
