@@ -115,14 +115,9 @@ struct SpoolFixture {
   }
 };
 
+// What scheme_from_quantization_config gives for a GPTQ config (v2 when asymmetric).
 grid::Scheme gptq_scheme(int bits, int64_t group, bool sym) {
-  grid::Scheme s;
-  s.method = "gptq";
-  s.packing = sym ? grid::Packing::GptqV1 : grid::Packing::GptqV2;
-  s.bits = bits;
-  s.group_size = group;
-  s.symmetric = sym;
-  return s;
+  return grid::Scheme{"gptq", sym ? grid::Packing::GptqV1 : grid::Packing::GptqV2, bits, group, sym, false};
 }
 
 }  // namespace
