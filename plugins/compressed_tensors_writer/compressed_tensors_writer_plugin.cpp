@@ -37,13 +37,13 @@ class CompressedTensorsWriter {
         max_shard_size_(qf::sdk::parse_size_text(session.get_string("max_shard_size"))),
         prefix_(session.get_string("file_prefix")),
         scale_dtype_(session.get_string("scale_dtype")),
-        spool_(session.create_scratch("spool")) {
+        spool_(std::make_unique<qf::sdk::TensorSpool>(session.create_scratch("spool"))) {
     if (scale_dtype_ != "auto" && scale_dtype_ != "float16" && scale_dtype_ != "bfloat16" && scale_dtype_ != "float32")
       throw std::invalid_argument("option scale_dtype must be auto, float16, bfloat16 or float32, got \"" +
                                   scale_dtype_ + "\"");
   }
 
-  void add_tensor(const std::string& name, const DLTensor& t) { spool_.add(name, t); }
+  void add_tensor(const std::string& name, const DLTensor& t) { spool_->add(name, t); }
 
   void add_shard(const std::string&, const std::vector<std::string>&, uint64_t) {
     throw std::invalid_argument("compressed_tensors_writer writes the shards itself: it must come first in the "
@@ -56,24 +56,25 @@ class CompressedTensorsWriter {
     if (qc.empty())
       throw std::invalid_argument("compressed-tensors output needs a method that quantizes (awq, gptq, rtn): the "
                                   "run set no quantization_config");
-    const qf::ct::Plan plan = qf::ct::plan_checkpoint(spool_, grid::scheme_from_quantization_config(qc));
+    const qf::ct::Plan plan = qf::ct::plan_checkpoint(*spool_, grid::scheme_from_quantization_config(qc));
     qf::ct::LinearLayout layout;
     layout.symmetric = plan.scheme.symmetric;
     layout.act_order = plan.act_order;
     layout.scale_dtype = scale_dtype(source.model_dir() + "/config.json");
 
     qf::sdk::st::ShardedWriter writer(max_shard_size_, session_.create_scratch("shards"));
-    for (const auto& e : spool_.entries()) {  // arrival order: the model's own order
+    for (const auto& e : spool_->entries()) {  // arrival order: the model's own order
       std::string prefix, part;
       if (!grid::is_packed_part(e.name, &prefix, &part)) {
-        const std::vector<uint8_t> bytes = spool_.bytes(e.name);
+        const std::vector<uint8_t> bytes = spool_->bytes(e.name);
         writer.add(e.name, e.dtype, e.shape, bytes.data(), bytes.size());
       } else if (part == "qweight") {
         session_.stop_if_cancelled("compressed-tensors");
-        add_linear(writer, qf::ct::compress_linear(grid::unpack(spool_, prefix, plan.scheme), layout), prefix,
+        add_linear(writer, qf::ct::compress_linear(grid::unpack(*spool_, prefix, plan.scheme), layout), prefix,
                    layout.scale_dtype);
       }
     }
+    spool_.reset();  // everything is in the writer's spool now: free the disk space before the shards take it
     std::vector<std::string> files;
     const auto shards = writer.finish([&](size_t i, size_t n) {
       files.push_back(qf::sdk::st::shard_file_name(prefix_, "", i, n));
@@ -118,7 +119,7 @@ class CompressedTensorsWriter {
   qf::sdk::Session& session_;
   uint64_t max_shard_size_;
   std::string prefix_, scale_dtype_;
-  qf::sdk::TensorSpool spool_;
+  std::unique_ptr<qf::sdk::TensorSpool> spool_;  // the method's tensors as they arrived
 };
 
 const qf_option_desc kOptions[] = {
