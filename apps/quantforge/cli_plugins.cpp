@@ -1,5 +1,6 @@
 // `quantforge plugins list` and `quantforge plugins describe NAME`. A library that fails to load
 // does not hide the others: list shows it apart with the reason (and still exits 0).
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 
@@ -29,8 +30,11 @@ int run_plugins(const std::vector<std::string>& args) {
   load_plugins(vm, registry);
   const std::string action = vm["action"].as<std::string>();
   if (action == "list") {
+    std::size_t width = 20;  // the name column fits the longest name (compressed_tensors_writer)
+    for (const auto& p : registry.plugins()) width = std::max(width, p->name().size() + 2);
     for (const auto& p : registry.plugins())
-      std::cout << std::left << std::setw(20) << p->name() << std::setw(8) << host::kind_name(p->kind())
+      std::cout << std::left << std::setw(static_cast<int>(width)) << p->name() << std::setw(8)
+                << host::kind_name(p->kind())
                 << std::setw(10) << p->version() << p->description() << "\n";
     if (!registry.failures().empty()) {
       std::cout << "\nfailed to load (" << registry.failures().size() << "):\n";

@@ -82,18 +82,8 @@ void quantize_q8_0(const float* x, int64_t cols, uint8_t* out) {
   }
 }
 
-float bf16_to_float(uint16_t h) {
-  const uint32_t bits = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
+float bf16_to_float(uint16_t h) { return sdk::bf16_bits_to_float(h); }
 
-uint16_t float_to_bf16(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, 4);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 64);  // quiet NaN
-  return static_cast<uint16_t>((bits + (0x7fffu + ((bits >> 16) & 1))) >> 16);
-}
+uint16_t float_to_bf16(float f) { return sdk::float_to_bf16_bits(f); }
 
 }  // namespace qf::gguf

@@ -6,7 +6,7 @@
 
 #include "quantforge/plugin.hpp"
 #include "quantforge/safetensors_writer.hpp"
-#include "size_text.hpp"
+#include "quantforge/size_text.hpp"
 
 namespace {
 
@@ -16,7 +16,7 @@ class SafetensorsWriter {
       : session_(session),
         prefix_(session.get_string("file_prefix")),
         suffix_(session.get_string("file_suffix")) {
-    const uint64_t max = parse_size_text(session.get_string("max_shard_size"));
+    const uint64_t max = qf::sdk::parse_size_text(session.get_string("max_shard_size"));
     // The session's scratch file: on the output's file system, removed by the host whatever happens.
     writer_ = std::make_unique<qf::sdk::st::ShardedWriter>(max, session.create_scratch("spool"));
   }

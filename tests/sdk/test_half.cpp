@@ -139,3 +139,32 @@ TEST_CASE("round_to_half and round_scale_to_half", "[half]") {
   }
   CHECK(bad == 0);
 }
+
+TEST_CASE("bfloat16 rounding equals LibTorch's for every half value, bf16 midpoints and random floats",
+          "[half]") {
+  std::vector<float> values;
+  for (uint32_t h = 0; h < 0x10000u; ++h)
+    if (!is_nan_half(static_cast<uint16_t>(h))) values.push_back(half_bits_to_float(static_cast<uint16_t>(h)));
+  std::mt19937 rng(99);
+  for (int k = 0; k < 200000; ++k) {
+    const uint32_t b = static_cast<uint32_t>(rng()) & 0xFFFF0000u;
+    const float f = from_bits(b | 0x8000u);  // exactly between two bfloat16 neighbours
+    if (std::isfinite(f)) values.push_back(f);
+    const float r = from_bits(static_cast<uint32_t>(rng()));
+    if (std::isfinite(r)) values.push_back(r);
+  }
+  const at::Tensor t = at::from_blob(values.data(), {static_cast<int64_t>(values.size())}, at::kFloat)
+                           .to(at::kBFloat16)
+                           .contiguous();
+  std::vector<uint16_t> expected(values.size());
+  std::memcpy(expected.data(), t.data_ptr(), expected.size() * 2);
+  int64_t mismatches = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    mismatches += qf::sdk::float_to_bf16_bits(values[i]) != expected[i];
+    mismatches += qf::sdk::bf16_bits_to_float(expected[i]) != at::BFloat16(expected[i], at::BFloat16::from_bits());
+  }
+  CHECK(mismatches == 0);
+  const uint16_t nan = qf::sdk::float_to_bf16_bits(std::nanf(""));
+  CHECK((nan & 0x7F80u) == 0x7F80u);
+  CHECK((nan & 0x7Fu) != 0);
+}

@@ -1,6 +1,7 @@
-// IEEE 754 half precision (fp16): the one copy of the float <-> half rounding that fp16 `scales`
-// tensors, scale rounding and the "fits in fp16" checks use. Header-only, no dependencies, so the
-// SDK wrapper, the quantizer helpers and plugins built against the installed SDK share it.
+// IEEE 754 half precision (fp16) and bfloat16: the one copy of the float <-> half rounding that fp16
+// `scales` tensors, scale rounding, the "fits in fp16" checks and bf16 outputs use. Header-only, no
+// dependencies, so the SDK wrapper, the quantizer helpers and plugins built against the installed
+// SDK share it.
 #pragma once
 
 #include <cmath>
@@ -70,6 +71,23 @@ inline float round_scale_to_half(float x) {
   if (x == 0.0f) return kHalfMinSubnormal;
   const float r = round_to_half(x);
   return r == 0.0f ? std::copysign(kHalfMinSubnormal, x) : r;
+}
+
+// bfloat16 (the upper half of a float): the bits of f rounded to nearest, ties to even; a NaN
+// stays a quiet NaN of the same sign.
+inline uint16_t float_to_bf16_bits(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>((bits >> 16) | 0x40u);
+  return static_cast<uint16_t>((bits + (0x7FFFu + ((bits >> 16) & 1u))) >> 16);
+}
+
+// The float a bfloat16 bit pattern stands for (exact).
+inline float bf16_bits_to_float(uint16_t h) {
+  const uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
 }
 
 }  // namespace qf::sdk
