@@ -78,7 +78,10 @@ void add_recipe_options(po::options_description& desc) {
       ("desc_act", po::value<std::string>(), "GPTQ act-order (true/false)")
       ("sym", po::value<std::string>(), "symmetric grid (true/false)")
       ("format", po::value<std::string>(),
-       "output format: safetensors (the recipe's; default), gguf (llama.cpp, Ollama), compressed-tensors (vLLM)");
+       "output format: safetensors (the recipe's; default), gguf (llama.cpp, Ollama), compressed-tensors (vLLM)")
+      ("float-type", po::value<std::string>(),
+       "--format gguf: type of the matrices the method leaves in floating point (embeddings, lm_head): auto (as "
+       "stored), f32, f16, bf16, q8_0, q6_k (llama.cpp's presets give output.weight Q6_K)");
 }
 
 std::vector<fs::path> recipe_search_dirs() {
@@ -136,6 +139,11 @@ void apply_quant_config_file(recipe::Recipe& r, const std::string& path, bool me
 recipe::Recipe resolve_recipe(const po::variables_map& vm, const host::PluginRegistry& registry) {
   recipe::Recipe r = select_recipe(vm);
   if (vm.count("format")) recipe::apply_output_format(r, vm["format"].as<std::string>());
+  if (vm.count("float-type")) {
+    if (r.formats.empty() || r.formats.front().plugin != "gguf_writer")
+      throw UsageError("--float-type sets the GGUF type of embeddings and lm_head: use it with --format gguf");
+    r.formats.front().options["float_type"] = {vm["float-type"].as<std::string>(), "--float-type"};
+  }
   std::vector<std::string> needed{r.method.plugin};
   for (const auto& f : r.formats) needed.push_back(f.plugin);
   report_plugin_failures(registry, needed);

@@ -24,7 +24,8 @@ int run_convert(const std::vector<std::string>& args) {
   desc.add_options()("help,h", "this help")("model", po::value<std::string>(), "model folder")(
       "format", po::value<std::string>()->default_value("gguf"), "output format (gguf)")(
       "type", po::value<std::string>()->default_value("auto"),
-      "matrix type: auto (as config.json's dtype), f32, f16, bf16, q8_0; norms and biases stay f32");
+      "matrix type: auto (as config.json's dtype), f32, f16, bf16, q8_0, q6_k (rows not a multiple of 256: "
+      "q8_0); norms and biases stay f32");
   add_job_options(desc);
   add_plugin_options(desc);
   po::variables_map vm;

@@ -12,7 +12,7 @@ const char* kUsage =
     "usage: quantforge <command> [options]\n"
     "commands:\n"
     "  quantize MODEL_DIR [--awq | --gptq | --recipe FILE] [...]   quantize a model\n"
-    "  convert MODEL_DIR --format gguf [--type auto|f32|f16|bf16|q8_0]  the model unquantized\n"
+    "  convert MODEL_DIR --format gguf [--type auto|f32|f16|bf16|q8_0|q6_k]  the model unquantized\n"
     "  plugins list | describe NAME                                 installed plugins\n"
     "  recipe show [--awq | --gptq | --recipe FILE] [...]           the resolved recipe\n"
     "  eval MODEL [--base FP_MODEL] [--dataset NAME|PATH] [...]    perplexity, KL vs a base model\n"

@@ -53,10 +53,10 @@ Recipe conversion_recipe(const std::string& format, const std::string& float_typ
     throw Error("convert writes gguf only (--format " + format +
                 "): an unquantized safetensors model is the model itself, and compressed-tensors is a quantized format");
   static const std::map<std::string, std::string> kTypeNames{
-      {"f32", "F32"}, {"f16", "F16"}, {"bf16", "BF16"}, {"q8_0", "Q8_0"}};
+      {"f32", "F32"}, {"f16", "F16"}, {"bf16", "BF16"}, {"q8_0", "Q8_0"}, {"q6_k", "Q6_K"}};
   const auto type = kTypeNames.find(float_type);
   if (type == kTypeNames.end())
-    throw Error("--type " + float_type + " is not a type convert writes (f32, f16, bf16, q8_0)");
+    throw Error("--type " + float_type + " is not a type convert writes (f32, f16, bf16, q8_0, q6_k)");
   Recipe r;
   r.name = "convert";
   r.description = "the model unquantized, as " + type->second + " GGUF";

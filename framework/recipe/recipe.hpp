@@ -115,7 +115,7 @@ void apply_output_format(Recipe& recipe, const std::string& format);
 const std::vector<std::string>& output_format_names();
 
 // `quantforge convert`: a run without a method that writes the model unquantized as GGUF, every
-// matrix as `float_type` (f32, f16, bf16 or q8_0; norms and biases stay F32), in place as
+// matrix as `float_type` (f32, f16, bf16, q8_0 or q6_k; norms and biases stay F32), in place as
 // model-<TYPE>.gguf (or model-<TYPE>.gguf in --output). Unknown format or type: qf::Error.
 Recipe conversion_recipe(const std::string& format, const std::string& float_type);
 

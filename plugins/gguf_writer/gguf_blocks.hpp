@@ -31,6 +31,11 @@ std::vector<uint8_t> encode_grid(const sdk::grid::LinearGrid& g, TensorType type
 // ggml's reference Q8_0 quantizer on fp32 rows of length `cols` (d = amax / 127, q = round(x / d)).
 void quantize_q8_0(const float* x, int64_t cols, uint8_t* out);
 
+// ggml's reference Q6_K quantizer (no importance matrix) on fp32 rows of length `cols`, a multiple
+// of 256: 16 sub-blocks of 16 values, each with an int8 scale found by a least-squares search, under
+// one fp16 super-block scale. What llama.cpp's presets use for output.weight.
+void quantize_q6_k(const float* x, int64_t cols, uint8_t* out);
+
 // Float conversions between the checkpoint's storage and the output type.
 float bf16_to_float(uint16_t h);
 uint16_t float_to_bf16(float f);  // round to nearest even, NaN kept quiet

@@ -15,11 +15,13 @@ const char* type_name(TensorType t) {
     case TensorType::Q4_0: return "Q4_0";
     case TensorType::Q4_1: return "Q4_1";
     case TensorType::Q8_0: return "Q8_0";
+    case TensorType::Q6_K: return "Q6_K";
   }
   return "?";
 }
 
 int64_t block_elements(TensorType t) {
+  if (t == TensorType::Q6_K) return 256;
   return (t == TensorType::Q4_0 || t == TensorType::Q4_1 || t == TensorType::Q8_0) ? 32 : 1;
 }
 
@@ -31,6 +33,7 @@ uint64_t block_bytes(TensorType t) {
     case TensorType::Q4_0: return 18;  // fp16 d + 16 bytes of nibbles
     case TensorType::Q4_1: return 20;  // fp16 d, fp16 m + 16 bytes of nibbles
     case TensorType::Q8_0: return 34;  // fp16 d + 32 int8
+    case TensorType::Q6_K: return 210;  // 128 bytes low nibbles, 64 bytes high bits, 16 int8 scales, fp16 d
   }
   return 0;
 }

@@ -11,9 +11,9 @@
 namespace qf::gguf {
 
 // ggml tensor types we write (ggml.h numbering).
-enum class TensorType : uint32_t { F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q8_0 = 8, BF16 = 30 };
+enum class TensorType : uint32_t { F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q8_0 = 8, Q6_K = 14, BF16 = 30 };
 const char* type_name(TensorType t);       // "Q4_0", ...
-int64_t block_elements(TensorType t);      // 32 for the block types, 1 otherwise
+int64_t block_elements(TensorType t);      // 32 for Q4_0/Q4_1/Q8_0, 256 for Q6_K, 1 otherwise
 uint64_t block_bytes(TensorType t);        // bytes per block (or per element)
 uint64_t tensor_bytes(TensorType t, int64_t elements);
 

@@ -30,6 +30,7 @@ uint32_t file_type_of(TensorType t) {
     case TensorType::Q4_0: return 2;
     case TensorType::Q4_1: return 3;
     case TensorType::Q8_0: return 7;
+    case TensorType::Q6_K: return 18;
     case TensorType::BF16: return 32;
   }
   return 0;
@@ -60,9 +61,9 @@ class GgufWriter {
         suffix_(session.get_string("file_suffix")),
         float_type_(session.get_string("float_type")),
         spool_(session.create_scratch("spool")) {
-    static const char* const kFloatTypes[] = {"auto", "f32", "f16", "bf16", "q8_0"};
+    static const char* const kFloatTypes[] = {"auto", "f32", "f16", "bf16", "q8_0", "q6_k"};
     if (std::find(std::begin(kFloatTypes), std::end(kFloatTypes), float_type_) == std::end(kFloatTypes))
-      throw std::invalid_argument("option float_type must be auto, f32, f16, bf16 or q8_0, got \"" + float_type_ + "\"");
+      throw std::invalid_argument("option float_type must be auto, f32, f16, bf16, q8_0 or q6_k, got \"" + float_type_ + "\"");
   }
 
   void add_tensor(const std::string& name, const DLTensor& t) { spool_.add(name, t); }
@@ -95,6 +96,7 @@ class GgufWriter {
         p.quantized = true;
         plan.push_back(std::move(p));
       }
+    std::map<TensorType, int64_t> float_matrix_elements;  // names an unquantized file after its bulk
     for (const auto& e : spool_.entries()) {
       std::string prefix, part;
       if (grid::is_packed_part(e.name, &prefix, &part)) continue;
@@ -109,10 +111,13 @@ class GgufWriter {
         elements *= *it;
       }
       p.info.type = float_output_type(e);
-      if (!any_quantized && e.shape.size() == 2) main_type = p.info.type;
+      if (e.shape.size() == 2) float_matrix_elements[p.info.type] += elements;
       p.info.nbytes = qf::gguf::tensor_bytes(p.info.type, elements);
       plan.push_back(std::move(p));
     }
+    if (!any_quantized)
+      for (const auto& [type, elements] : float_matrix_elements)
+        if (elements > float_matrix_elements[main_type]) main_type = type;
     if (const std::vector<float> f = qf::gguf::llama3_rope_factors(facts); !f.empty()) {
       PlannedTensor p;
       p.info = {"rope_freqs.weight", {static_cast<int64_t>(f.size())}, TensorType::F32, f.size() * 4};
@@ -164,6 +169,17 @@ class GgufWriter {
       if (e.shape[1] % 32 != 0)
         throw std::invalid_argument("gguf_writer: float_type q8_0 needs rows of a multiple of 32 (" + e.name + ")");
       return TensorType::Q8_0;
+    }
+    if (float_type_ == "q6_k") {
+      if (e.shape[1] % 256 == 0) return TensorType::Q6_K;
+      // As llama.cpp's quantizer does for rows that do not fill 256-value super-blocks.
+      if (e.shape[1] % 32 == 0) {
+        qf::sdk::log(QF_LOG_WARN, e.name + ": rows of " + std::to_string(e.shape[1]) +
+                                      " values do not fill Q6_K super-blocks of 256; written as Q8_0");
+        return TensorType::Q8_0;
+      }
+      throw std::invalid_argument("gguf_writer: float_type q6_k needs rows of a multiple of 256 (or 32, for the "
+                                  "Q8_0 fallback) (" + e.name + ")");
     }
     return e.dtype == DType::F32 ? TensorType::F32 : e.dtype == DType::F16 ? TensorType::F16 : TensorType::BF16;
   }
@@ -218,6 +234,7 @@ class GgufWriter {
         }
         return;
       case TensorType::Q8_0: qf::gguf::quantize_q8_0(x, n, out); return;
+      case TensorType::Q6_K: qf::gguf::quantize_q6_k(x, n, out); return;
       default: throw std::logic_error("float rows cannot be written as this type");
     }
   }
@@ -233,7 +250,8 @@ const qf_option_desc kOptions[] = {
      "inserted before the type (the in-place layout sets \"-AWQ\": model-AWQ-Q4_1.gguf)"},
     {sizeof(qf_option_desc), "float_type", QF_OPTION_STRING, "\"auto\"",
      "2-D tensors the method left in floating point (embeddings, lm_head): auto (as stored), f32, f16, bf16, or "
-     "q8_0 (llama.cpp's reference Q8_0); norms and biases are always F32"},
+     "q8_0 (llama.cpp's reference Q8_0), q6_k (llama.cpp's reference Q6_K, the type its presets give output.weight; "
+     "rows not a multiple of 256 fall back to Q8_0); norms and biases are always F32"},
 };
 
 }  // namespace

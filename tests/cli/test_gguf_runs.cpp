@@ -4,6 +4,7 @@
 // a killed run leaves no file and resumes to the same bytes).
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -152,6 +153,82 @@ TEST_CASE("convert refuses what it cannot do with a clear message and writes not
   CHECK_FALSE(fs::exists(t.path() / "opt"));
   CHECK(snapshot(m) == before);
   CHECK_THAT(output, !Catch::Contains("terminate called"));
+}
+
+namespace {
+
+float half_value(uint16_t h) {  // IEEE binary16, subnormals included
+  const int exponent = (h >> 10) & 31, mantissa = h & 1023;
+  const float magnitude = exponent == 0 ? std::ldexp(static_cast<float>(mantissa), -24)
+                                        : std::ldexp(static_cast<float>(1024 + mantissa), exponent - 25);
+  return (h & 0x8000) ? -magnitude : magnitude;
+}
+
+// llama.cpp's Q6_K layout read back (210 bytes per 256 values): 6-bit levels from ql/qh, int8
+// sub-block scales, fp16 super-block d. Written from the block description, not from our encoder.
+std::vector<float> dequantize_q6_k(const uint8_t* blk, int64_t n) {
+  std::vector<float> out;
+  for (int64_t b = 0; b < n / 256; ++b, blk += 210) {
+    uint16_t d_bits;
+    std::memcpy(&d_bits, blk + 208, 2);
+    const float d = half_value(d_bits);
+    float values[256];
+    for (int half = 0; half < 2; ++half)
+      for (int j = 0; j < 32; ++j)
+        for (int quarter = 0; quarter < 4; ++quarter) {
+          const int i = 128 * half + 32 * quarter + j;
+          const uint8_t low = blk[64 * half + j + 32 * (quarter & 1)] >> (4 * (quarter >> 1)) & 0xF;
+          const uint8_t high = blk[128 + 32 * half + j] >> (2 * quarter) & 3;
+          const int level = (low | high << 4) - 32;
+          values[i] = d * static_cast<float>(static_cast<int8_t>(blk[192 + i / 16])) * static_cast<float>(level);
+        }
+    out.insert(out.end(), values, values + 256);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("--float-type q6_k writes embeddings and lm_head as Q6_K close to the checkpoint; misuse writes nothing",
+          "[cli][gguf]") {
+  TempDir t("gguf_float_type");
+  const fs::path m = copy_model(t), out = t.path() / "out";
+  const auto before = snapshot(m);
+  auto [code, output] = run_quantforge({"quantize", m.string(), "--recipe", "rtn", "--float-type", "q6_k",
+                                        "--output", out.string(), "--threads", "1"});
+  CHECK(code == 2);
+  CHECK_THAT(output, Catch::Contains("use it with --format gguf"));
+  std::tie(code, output) = run_quantforge({"quantize", m.string(), "--recipe", "rtn", "--format", "gguf",
+                                           "--float-type", "q5_k", "--output", out.string(), "--threads", "1"});
+  CHECK(code == 1);
+  CHECK_THAT(output, Catch::Contains("float_type must be auto, f32, f16, bf16, q8_0 or q6_k"));
+  CHECK_FALSE(fs::exists(out));
+  CHECK(snapshot(m) == before);
+
+  std::tie(code, output) = run_quantforge({"quantize", m.string(), "--recipe", "rtn", "--format", "gguf",
+                                           "--float-type", "q6_k", "--output", out.string(), "--threads", "1"});
+  INFO(output);
+  REQUIRE(code == 0);
+  const auto c = qf::test::read_gguf((out / "model-Q4_1.gguf").string());
+  const auto ckpt = qf::st::Checkpoint::open(m);
+  for (const auto& [hf, name] : {std::pair<std::string, std::string>{"model.embed_tokens.weight", "token_embd.weight"},
+                                 {"lm_head.weight", "output.weight"}}) {
+    INFO(name);
+    REQUIRE(c.tensors.at(name).type == 14u);  // GGML_TYPE_Q6_K
+    const auto view = ckpt.get(hf);
+    const int64_t n = view.info->shape[0] * view.info->shape[1];
+    const auto* src = reinterpret_cast<const uint16_t*>(view.data);
+    const std::vector<float> back = dequantize_q6_k(c.data(name), n);
+    int64_t outside = 0;
+    for (int64_t b = 0; b < n / 256; ++b) {  // within 1/20 of each super-block's largest |value|
+      float amax = 0;
+      for (int64_t i = 0; i < 256; ++i) amax = std::max(amax, std::fabs(bf16_value(src[b * 256 + i])));
+      for (int64_t i = 0; i < 256; ++i) outside += std::fabs(back[b * 256 + i] - bf16_value(src[b * 256 + i])) > amax / 20;
+    }
+    CHECK(outside == 0);
+  }
+  CHECK(c.tensors.at("blk.0.attn_q.weight").type == 3u);  // the grid itself stays Q4_1
+  CHECK(snapshot(m) == before);
 }
 
 TEST_CASE("GGUF into a folder we did not write is refused; --overwrite replaces it as a whole", "[cli][gguf][safe]") {

@@ -77,6 +77,23 @@ TEST_CASE("float rows as Q8_0 equal llama.cpp's reference quantizer", "[gguf][un
   CHECK(hex(out) == c["bytes_hex"].get<std::string>());
 }
 
+TEST_CASE("float rows as Q6_K equal ggml's C quantizer, zero super-blocks and sub-blocks included", "[gguf][unit]") {
+  const auto c = goldens()["q6_k_rows"];
+  const std::vector<float> x = c["values"].get<std::vector<float>>();
+  const int64_t rows = c["rows"], cols = c["cols"];
+  const uint64_t row_bytes = qf::gguf::tensor_bytes(qf::gguf::TensorType::Q6_K, cols);
+  REQUIRE(row_bytes == static_cast<uint64_t>(cols / 256 * 210));
+  std::vector<uint8_t> out(static_cast<size_t>(rows) * row_bytes);
+  for (int64_t r = 0; r < rows; ++r) qf::gguf::quantize_q6_k(x.data() + r * cols, cols, out.data() + r * row_bytes);
+  const std::string want = c["bytes_hex"].get<std::string>();
+  REQUIRE(want.size() == 2 * out.size());
+  for (int64_t r = 0; r < rows; ++r) {  // one row at a time, so a miss says where
+    INFO("row " << r);
+    const size_t n = 2 * row_bytes;
+    CHECK(hex(out).substr(r * n, n) == want.substr(r * n, n));
+  }
+}
+
 TEST_CASE("grids no GGUF block carries exactly are refused, saying what to change", "[gguf][unit]") {
   qf::sdk::grid::LinearGrid g;
   g.prefix = "model.layers.0.mlp.up_proj";

@@ -53,7 +53,8 @@ def dequantized_checkpoint(t, prefix, qc):
         if qc.get("checkpoint_format", "gptq") == "gptq":
             z = (z + 1) & ((1 << bits) - 1)
     g = np.arange(q.shape[0]) // (q.shape[0] // scales.shape[0])
-    return ((q.astype(np.int64) - z[g].astype(np.int64)) * scales[g]).T  # [out, in]
+    largest_m = float(np.abs(z.astype(np.float64) * scales).max())  # |m| of Q4_1's value = d * q + m
+    return ((q.astype(np.int64) - z[g].astype(np.int64)) * scales[g]).T, largest_m  # [out, in]
 
 
 def main():
@@ -67,20 +68,27 @@ def main():
              "mlp.down_proj": "ffn_down"}
     by_name = {x.name: x for x in reader.tensors}
     worst = 0.0
+    allowed = 0.0  # Q4_1 only: half an fp16 ulp of m = -zero * scale, the one rounding the format adds
     count = 0
     for layer in range(cfg["num_hidden_layers"]):
         for hf, gg in names.items():
             prefix = f"model.layers.{layer}.{hf}"
             tensor = by_name[f"blk.{layer}.{gg}.weight"]
             ours = dequantize(tensor.data, tensor.tensor_type).reshape(-1, tensor.shape[0])
-            ref = dequantized_checkpoint(t, prefix, qc)
+            ref, largest_m = dequantized_checkpoint(t, prefix, qc)
+            if tensor.tensor_type.name == "Q4_1":  # m's fp16 rounding, plus float32 arithmetic in the dequantizer
+                half_ulp = float(np.spacing(np.float16(largest_m))) / 2
+                allowed = max(allowed, half_ulp + 2 * (largest_m + float(np.abs(ref).max())) * 2.0 ** -24)
             if cfg["model_type"] in ("llama", "mistral") and hf in ("self_attn.q_proj", "self_attn.k_proj"):
                 heads = cfg["num_attention_heads"] if hf.endswith("q_proj") else cfg["num_key_value_heads"]
                 ref = ref.reshape(heads, 2, ref.shape[0] // heads // 2, -1).swapaxes(1, 2).reshape(ref.shape)
             worst = max(worst, float(np.abs(ours.astype(np.float64) - ref.astype(np.float64)).max()))
             count += 1
-    print(f"{count} Linears, type {by_name['blk.0.attn_q.weight'].tensor_type.name}: largest |llama.cpp dequant - checkpoint dequant| = {worst:.3g}")
-    return 0
+    kind = by_name['blk.0.attn_q.weight'].tensor_type.name
+    ok = worst <= allowed
+    print(f"{count} Linears, type {kind}: largest |llama.cpp dequant - checkpoint dequant| = {worst:.3g}"
+          f" (allowed {allowed:.3g}) -> {'ok' if ok else 'FAIL'}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
