@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli_common.hpp"
+#include "common/blas_environment.hpp"
 #include "common/error.hpp"
 #include "runtime_setup.hpp"
 
@@ -21,7 +22,7 @@ const char* kUsage =
 }  // namespace
 
 int main(int argc, char** argv) {
-  qf::cli::ensure_openblas_coretype(argv);
+  qf::ensure_blas_environment(argv);
   qf::cli::prefer_avx512_kernels();
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::cout << kUsage;

@@ -3,9 +3,6 @@
 #include <ATen/Parallel.h>
 #include <spdlog/spdlog.h>
 
-#include <cstdlib>
-#include <unistd.h>
-
 #include <fstream>
 #include <string>
 #include <thread>
@@ -19,13 +16,6 @@ void prefer_avx512_kernels() {
   if (std::getenv("ATEN_CPU_CAPABILITY") == nullptr && __builtin_cpu_supports("avx512f") &&
       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
     setenv("ATEN_CPU_CAPABILITY", "avx512", 0);
-}
-
-void ensure_openblas_coretype(char** argv) {
-  __builtin_cpu_init();
-  if (std::getenv("OPENBLAS_CORETYPE") != nullptr || !__builtin_cpu_supports("avx512f")) return;
-  setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
-  execv("/proc/self/exe", argv);  // returns only on failure: carry on with the slow kernels
 }
 
 void check_thread_count(int threads) {

@@ -6,10 +6,6 @@ namespace qf::cli {
 // softmax/silu kernels measured ~2x faster with AVX-512 on this project's CPUs). Must run before the
 // first ATen operation. An ATEN_CPU_CAPABILITY set by the user wins.
 void prefer_avx512_kernels();
-// OpenBLAS fails to identify this project's CPUs ("Core not found") and falls back to its generic
-// Prescott kernels: ~6 instead of ~200 fp32 GFLOP/s. It reads OPENBLAS_CORETYPE only when it loads,
-// so on AVX-512 CPUs without the variable we set it and re-execute ourselves once.
-void ensure_openblas_coretype(char** argv);
 // --threads: 0 (all cores) or a positive count; anything else is a UsageError (exit 2).
 void check_thread_count(int threads);
 // Sets LibTorch's intra-op threads to `threads`, or to the machine's cores when 0 (checked first).

@@ -4,6 +4,7 @@
 // or bf16 (--bf16), chunked by whole blocks like the plugin does. Prints wall time by phase, peak
 // RSS and achieved FLOP/s against a measured matmul ceiling.
 //   bench_awq [--tokens N] [--seqlen L] [--layers K] [--threads T] [--bf16] [--direct-down]
+#include "common/blas_environment.hpp"
 #include <sys/resource.h>
 
 #include <chrono>
@@ -87,6 +88,7 @@ at::Tensor chunked(const at::Tensor& x, int64_t seqlen, F f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  qf::ensure_blas_environment(argv);  // before any ATen call: OpenBLAS reads it when it loads
   Opts o;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];

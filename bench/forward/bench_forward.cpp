@@ -2,6 +2,7 @@
 // model with Qwen2.5-0.5B dimensions, in fp32 and bf16, against a matmul ceiling measured in the
 // same run. Usage: bench_forward [threads] [repeats] [fp32|bf16|both]
 // Timings are best-of-repeats: on a shared machine other processes inflate single runs.
+#include "common/blas_environment.hpp"
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -83,6 +84,7 @@ const char* name(at::ScalarType dt) { return dt == at::kFloat ? "fp32" : "bf16";
 }  // namespace
 
 int main(int argc, char** argv) {
+  qf::ensure_blas_environment(argv);  // before any ATen call: OpenBLAS reads it when it loads
   const int threads = argc > 1 ? std::atoi(argv[1]) : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int repeats = argc > 2 ? std::atoi(argv[2]) : 3;
   const std::string which = argc > 3 ? argv[3] : "both";

@@ -2,6 +2,7 @@
 // [4864, 896] gate/up, [896, 4864] down) with random SPD Hessians: seconds per linear, split into the
 // factorisation (Cholesky -> inverse -> upper Cholesky) and the column loop, and GFLOP/s against an
 // fp32 matmul ceiling measured in the same run.   bench_gptq [--threads N] [--bits B] [--reps R]
+#include "common/blas_environment.hpp"
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
@@ -32,6 +33,7 @@ double matmul_gflops(int64_t m, int64_t k, int64_t n) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  qf::ensure_blas_environment(argv);  // before any ATen call: OpenBLAS reads it when it loads
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   int bits = 8, reps = 3;
   for (int i = 1; i + 1 < argc; i += 2) {

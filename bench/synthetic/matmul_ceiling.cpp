@@ -1,6 +1,7 @@
 // The matmul ceilings the end-to-end benchmarks compare against, measured on this machine now:
 // a layer-forward shaped GEMM ([8192 tokens, 896] x [896, 4864]) in fp32 and bf16, and the Gram
 // shape X^T X ([4864, 8192] x [8192, 4864]) in fp32. Best of 5.   matmul_ceiling [--threads N]
+#include "common/blas_environment.hpp"
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
@@ -28,6 +29,7 @@ double gflops(int64_t m, int64_t k, int64_t n, at::ScalarType dt) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  qf::ensure_blas_environment(argv);  // before any ATen call: OpenBLAS reads it when it loads
   at::set_num_threads(argc == 3 && !std::strcmp(argv[1], "--threads")
                           ? std::stoi(argv[2])
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));

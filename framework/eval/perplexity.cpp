@@ -93,6 +93,13 @@ PerplexityResult evaluate_perplexity(const model::Model& model, const model::Mod
   const at::Tensor all = at::from_blob(const_cast<int32_t*>(tokens.data()), {n * L}, at::kInt).to(at::kLong);
   double kl_sum = 0, kl_max = 0;
   int64_t agree = 0;
+  // Logits and log-probabilities reuse their storage across chunks and windows: a fresh [chunk, vocab]
+  // tensor each time costs page faults (kernel time) comparable to the lm_head GEMM.
+  at::Tensor logits_m, logits_b, lpm_buf = at::empty({0}), lpb_buf = at::empty({0});
+  const auto log_probs = [](const at::Tensor& logits, at::Tensor& buf) {
+    buf.resize_(logits.sizes());  // resized here: an out= argument of another shape draws a warning
+    return at::log_softmax_out(buf, logits, -1);
+  };
 
   for (int64_t w0 = 0; w0 < n; w0 += opt.batch) {
     const int64_t b = std::min(opt.batch, n - w0);
@@ -104,10 +111,10 @@ PerplexityResult evaluate_perplexity(const model::Model& model, const model::Mod
     for (int64_t p0 = 0; p0 < L - 1; p0 += chunk) {
       const int64_t len = std::min(chunk, L - 1 - p0);
       const at::Tensor target = ids.narrow(1, p0 + 1, len).unsqueeze(-1);  // [b, len, 1]
-      const at::Tensor lpm = at::log_softmax(model.lm_head(hm.narrow(1, p0, len)), -1);  // fp32 [b, len, V]
+      const at::Tensor lpm = log_probs(model.lm_head(hm.narrow(1, p0, len), &logits_m), lpm_buf);  // fp32 [b, len, V]
       nll -= lpm.gather(-1, target).squeeze(-1).to(at::kDouble).sum(1);
       if (base) {
-        const at::Tensor lpb = at::log_softmax(base->lm_head(hb.narrow(1, p0, len)), -1);
+        const at::Tensor lpb = log_probs(base->lm_head(hb.narrow(1, p0, len), &logits_b), lpb_buf);
         base_nll -= lpb.gather(-1, target).squeeze(-1).to(at::kDouble).sum(1);
         const at::Tensor kl = (lpb.exp() * (lpb - lpm)).sum(-1);  // [b, len]
         kl_sum += kl.to(at::kDouble).sum().item<double>();

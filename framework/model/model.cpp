@@ -8,11 +8,19 @@
 namespace qf::model {
 namespace {
 
-// Rows of lm_head converted per step when the checkpoint dtype differs from the compute dtype,
-// so a 150k-vocab head never exists twice in memory.
+// Rows of lm_head converted per step when the checkpoint dtype differs from the compute dtype and
+// the converted head is too large to keep, so such a head never exists twice in memory.
 constexpr int64_t kHeadChunk = 16384;
+// Largest converted lm_head kept for the life of the model (Qwen2.5's 151936 x 896 in fp32: 545 MB).
+// Below it, converting the head once instead of on every call is the larger part of eval's time.
+constexpr int64_t kHeadCacheBytes = int64_t{2} << 30;
 
 }  // namespace
+
+struct Model::HeadCache {
+  std::once_flag once;
+  at::Tensor weight;  // undefined: not kept (same dtype already, or too large)
+};
 
 Model Model::open(const std::filesystem::path& dir, const ComputeOptions& options) {
   ModelConfig config = load_config(dir);
@@ -23,7 +31,8 @@ Model::Model(ModelConfig config, std::shared_ptr<const WeightSource> weights, co
     : config_(std::move(config)),
       arch_(find_architecture(config_.model_type)),
       options_(options),
-      weights_(std::move(weights)) {
+      weights_(std::move(weights)),
+      head_cache_(std::make_shared<HeadCache>()) {
   if (options_.dtype != at::kFloat && options_.dtype != at::kBFloat16)
     throw Error("compute dtype must be fp32 or bf16");
   // facebook/opt-* files name tensors "decoder.*" (saved from OPTModel), ours "model.decoder.*".
@@ -62,19 +71,31 @@ DecoderLayer Model::load_layer(int64_t index) const {
 
 at::Tensor Model::final_norm(const at::Tensor& hidden) const { return final_norm_(hidden.to(options_.dtype)); }
 
-at::Tensor Model::lm_head(const at::Tensor& normed) const {
+at::Tensor Model::lm_head(const at::Tensor& normed, at::Tensor* reuse) const {
   const bool own = weights_->contains(arch_.lm_head);
   if (!own && !config_.tie_word_embeddings)
     throw Error("tensor '" + arch_.lm_head + "' not found and tie_word_embeddings is false");
   at::Tensor w = weights_->borrow(own ? arch_.lm_head : arch_.embed_tokens);  // read-only view
-  at::Tensor x = normed.to(options_.dtype);
-  if (w.scalar_type() == options_.dtype) return at::linear(x, w).to(at::kFloat);
-  std::vector<at::Tensor> parts;
+  std::call_once(head_cache_->once, [&] {
+    if (w.scalar_type() != options_.dtype && w.numel() * at::elementSize(options_.dtype) <= kHeadCacheBytes)
+      head_cache_->weight = w.to(options_.dtype);
+  });
+  if (head_cache_->weight.defined()) w = head_cache_->weight;
+
+  const at::Tensor x = normed.to(options_.dtype).reshape({-1, normed.size(-1)});
+  std::vector<int64_t> shape = normed.sizes().vec();
+  shape.back() = w.size(0);
+  at::Tensor out = reuse && reuse->defined() ? *reuse : at::empty({0}, at::kFloat);
+  out.resize_({x.size(0), w.size(0)});
+  if (reuse) *reuse = out;
   for (int64_t r = 0; r < w.size(0); r += kHeadChunk) {
     const int64_t n = std::min(kHeadChunk, w.size(0) - r);
-    parts.push_back(at::linear(x, w.narrow(0, r, n).to(options_.dtype)).to(at::kFloat));
+    const at::Tensor part = w.scalar_type() == options_.dtype ? w.narrow(0, r, n) : w.narrow(0, r, n).to(options_.dtype);
+    at::Tensor dst = out.narrow(1, r, n);  // row stride = vocab: a valid BLAS output, written in place
+    if (options_.dtype == at::kFloat) at::mm_out(dst, x, part.t());
+    else dst.copy_(at::mm(x, part.t()));
   }
-  return at::cat(parts, -1);
+  return out.view(shape);
 }
 
 ForwardTrace Model::trace(const at::Tensor& input_ids, bool with_logits) const {

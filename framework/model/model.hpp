@@ -4,6 +4,7 @@
 // layer asks for them.
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -39,7 +40,10 @@ class Model {
   at::Tensor embed(const at::Tensor& input_ids) const;
   DecoderLayer load_layer(int64_t index) const;  // copies that layer's weights now
   at::Tensor final_norm(const at::Tensor& hidden) const;
-  at::Tensor lm_head(const at::Tensor& normed) const;  // -> fp32 logits [B, T, vocab]
+  // -> fp32 logits [B, T, vocab]. With `reuse`, the logits are written into that tensor's storage
+  // (resized as needed) instead of a fresh allocation: eval calls this for every chunk of positions,
+  // and the page faults of a fresh 100+ MB tensor each time cost more than the GEMM itself.
+  at::Tensor lm_head(const at::Tensor& normed, at::Tensor* reuse = nullptr) const;
 
   at::Tensor logits(const at::Tensor& input_ids) const;
   ForwardTrace trace(const at::Tensor& input_ids, bool with_logits = true) const;
@@ -50,6 +54,10 @@ class Model {
   ComputeOptions options_;
   std::shared_ptr<const WeightSource> weights_;
   Norm final_norm_;
+  // lm_head in the compute dtype when the checkpoint stores another and the copy is small enough
+  // (converted on first use, shared by copies of this Model; thread-safe).
+  struct HeadCache;
+  std::shared_ptr<HeadCache> head_cache_;
 };
 
 }  // namespace qf::model

@@ -1,0 +1,19 @@
+#pragma once
+// Settings OpenBLAS reads once, when the library loads: a process that computes with LibTorch calls
+// ensure_blas_environment first thing in main(), before any ATen call.
+namespace qf {
+
+// Sets, where the user has not:
+//  - OPENBLAS_CORETYPE=SkylakeX on AVX-512 CPUs. OpenBLAS 0.3.21 does not recognise this project's
+//    CPUs ("Core not found") and falls back to its generic Prescott kernels: ~6 instead of ~200 fp32
+//    GFLOP/s.
+//  - OPENBLAS_THREAD_TIMEOUT=4 (2^4 cycles). OpenBLAS's worker threads otherwise spin on sched_yield
+//    for 2^28 cycles (~0.1 s) after every BLAS call, while LibTorch's own OpenMP threads run the
+//    attention, softmax and elementwise work between GEMMs on the same cores; on 2 cores that fight
+//    put half the CPU time in the kernel. With the short timeout they sleep at once and are woken
+//    by the next call (microseconds against the milliseconds a GEMM takes).
+// When it changes either, it re-executes the process (same argv) so the library loads with them;
+// the re-executed process finds both set and returns at once. Returns if execv fails.
+void ensure_blas_environment(char** argv);
+
+}  // namespace qf
