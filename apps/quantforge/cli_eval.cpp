@@ -50,7 +50,8 @@ void print_table(const eval::EvaluationResult& result) {
   for (const auto& row : rows) w0 = std::max(w0, row[0].size());
   std::cout << "\nperplexity on " << dataset << ": " << r.windows << " windows x " << r.seqlen << " tokens ("
             << r.stream_tokens << " tokens in the text), ppl = exp(mean window NLL)\n"
-            << "special tokens: " << special << "\n";
+            << "special tokens: " << special << "\n"
+            << "compute: " << result.compute << "\n";
   for (const auto& row : rows)
     std::cout << pad(row[0], w0) << "  " << pad(row[1], 7, true) << "  " << pad(row[2], 9, true) << "  "
               << pad(row[3], 12, true) << "\n";
@@ -74,7 +75,7 @@ int run_eval(const std::vector<std::string>& args) {
       "Perplexity on non-overlapping windows: the text is tokenized once as transformers' tokenizer(text) does\n"
       "(tokenizer.json's post-processor: one BOS at the start for Llama/Mistral-style tokenizers, none for Qwen2;\n"
       "--add-bos / --no-bos force or drop it), cut into tokens/seqlen windows, each scored on its seqlen-1\n"
-      "next-token predictions in fp32; ppl = exp(mean window NLL). MODEL is a model folder\n"
+      "next-token predictions (log-softmax in fp32); ppl = exp(mean window NLL). MODEL is a model folder\n"
       "(fp16/bf16/fp32, or GPTQ v1/v2 / AWQ GEMM, dequantized on load), an output subfolder like GPTQ_8bit_CPU,\n"
       "or an in-place variant (--variant AWQ, or the path of model-AWQ.safetensors.index.json).\noptions");
   desc.add_options()("help,h", "this help")("model", po::value<std::string>(), "model folder or weights index")(
@@ -85,7 +86,8 @@ int run_eval(const std::vector<std::string>& args) {
       "seqlen", po::value<int64_t>()->default_value(2048), "window length (capped at max_position_embeddings)")(
       "max-windows", po::value<int64_t>()->default_value(0), "evaluate at most N windows (0: all)")(
       "batch", po::value<int64_t>()->default_value(1), "windows per forward")(
-      "dtype", po::value<std::string>()->default_value("fp32"), "compute dtype: fp32 | bf16")(
+      "dtype", po::value<std::string>()->default_value("auto"),
+      "compute dtype: auto (bf16 for 16-bit checkpoints on AMX/AVX512-bf16 CPUs, else fp32) | fp32 | bf16")(
       "threads", po::value<int>()->default_value(0), "compute threads (0: all cores)")(
       "variant", po::value<std::string>()->default_value(""), "in-place variant of MODEL, e.g. AWQ")(
       "base-variant", po::value<std::string>()->default_value(""), "in-place variant of --base")(
@@ -96,7 +98,7 @@ int run_eval(const std::vector<std::string>& args) {
   if (!parse_model_command(args, desc, vm, "eval needs the model: quantforge eval MODEL [--base FP_MODEL] [--dataset ...]")) return kExitOk;
   const std::string dtype = vm["dtype"].as<std::string>();
   const std::optional<ComputeDtype> parsed = parse_compute_dtype(dtype);
-  if (!parsed || *parsed == ComputeDtype::Auto) throw UsageError("--dtype must be fp32 or bf16, got '" + dtype + "'");
+  if (!parsed) throw UsageError("--dtype must be auto, fp32 or bf16, got '" + dtype + "'");
   if (vm["seqlen"].as<int64_t>() < 2) throw UsageError("--seqlen must be at least 2");
   if (vm["max-windows"].as<int64_t>() < 0) throw UsageError("--max-windows must be >= 0");
   if (vm["batch"].as<int64_t>() < 1) throw UsageError("--batch must be at least 1");
@@ -115,7 +117,8 @@ int run_eval(const std::vector<std::string>& args) {
   spec.seqlen = vm["seqlen"].as<int64_t>();
   spec.max_windows = vm["max-windows"].as<int64_t>();
   spec.batch = vm["batch"].as<int64_t>();
-  spec.compute.dtype = model::parse_compute_dtype(dtype);
+  spec.compute_auto = *parsed == ComputeDtype::Auto;
+  if (!spec.compute_auto) spec.compute.dtype = model::parse_compute_dtype(dtype);
   spec.compute_name = dtype;
   spec.special = special;
 

@@ -45,7 +45,7 @@ int64_t capped_seqlen(int64_t seqlen, const EvalModel& m, const std::optional<Ev
 }  // namespace
 
 EvaluationResult run_evaluation(const EvaluationSpec& spec) {
-  EvaluationResult out{PerplexityResult{}, open_model_for_eval(spec.model, spec.variant), std::nullopt, spec.dataset, ""};
+  EvaluationResult out{PerplexityResult{}, open_model_for_eval(spec.model, spec.variant), std::nullopt, spec.dataset, "", ""};
   const EvalModel& m = out.model;
   spdlog::info("model {}", m.summary());
   if (m.variant.empty() && !m.variants.empty())
@@ -75,9 +75,17 @@ EvaluationResult run_evaluation(const EvaluationSpec& spec) {
   spdlog::info("special tokens: {}", stream.special);
   out.special = stream.special;
 
-  const model::Model evaluated(m.config, m.weights, spec.compute);
+  model::ComputeOptions compute = spec.compute;
+  out.compute = spec.compute_name;
+  if (spec.compute_auto) {
+    const model::AutoDtype chosen = model::choose_compute_dtype("auto", m.config.dtype);
+    compute.dtype = chosen.dtype;
+    out.compute = std::string(chosen.dtype == at::kBFloat16 ? "bf16" : "fp32") + " (" + chosen.why +
+                  "; --dtype fp32 for the reference protocol)";
+  }
+  const model::Model evaluated(m.config, m.weights, compute);
   std::optional<model::Model> base_model;
-  if (b) base_model.emplace(b->config, b->weights, spec.compute);
+  if (b) base_model.emplace(b->config, b->weights, compute);
 
   PerplexityOptions opt;
   opt.seqlen = seqlen;
@@ -86,7 +94,7 @@ EvaluationResult run_evaluation(const EvaluationSpec& spec) {
   const int64_t windows = static_cast<int64_t>(tokens.size()) / seqlen;
   spdlog::info("{} windows of {} tokens{}, compute {}, {} threads", windows, seqlen,
                opt.max_windows > 0 && opt.max_windows < windows ? " (evaluating " + std::to_string(opt.max_windows) + ")" : "",
-               spec.compute_name, at::get_num_threads());
+               out.compute, at::get_num_threads());
   double last_log = -1e9;
   const bool with_base = b.has_value();
   const auto progress = [&](const PerplexityProgress& p) {

@@ -24,6 +24,10 @@ struct EvaluationSpec {
   int64_t batch = 1;
   model::ComputeOptions compute;
   std::string compute_name = "fp32";  // the dtype as the user named it, for the log
+  // Choose `compute.dtype` from the evaluated model's checkpoint dtype and the CPU (bf16 for 16-bit
+  // checkpoints on AMX/AVX512-bf16 CPUs, else fp32), as `quantize` does; the choice and why go to
+  // EvaluationResult::compute.
+  bool compute_auto = false;
   SpecialTokens special = SpecialTokens::Tokenizer;
 };
 
@@ -33,6 +37,7 @@ struct EvaluationResult {
   std::optional<EvalModel> base;
   std::string dataset;  // as given
   std::string special;  // which special tokens the stream holds
+  std::string compute;  // the compute dtype used, and why when chosen automatically
 };
 
 // qf::Error (or a subclass) for anything the user can fix: a missing model, tokenizer or dataset,

@@ -73,7 +73,7 @@ TEST_CASE("eval usage errors exit 2", "[cli][eval]") {
   CHECK_THAT(r.output, Catch::Contains("eval needs the model"));
   r = run("eval " + kTiny + " --dtype fp16");
   CHECK(r.code == 2);
-  CHECK_THAT(r.output, Catch::Contains("--dtype must be fp32 or bf16"));
+  CHECK_THAT(r.output, Catch::Contains("--dtype must be auto, fp32 or bf16"));
   r = run("eval " + kTiny + " --seqlen 1");
   CHECK(r.code == 2);
   r = run("eval " + kTiny + " --no-such-flag");
@@ -100,6 +100,13 @@ TEST_CASE("eval of the bundled model on a few windows prints the table", "[cli][
   // 82710 text tokens and the <s> tiny-llama's post-processor puts before them, as tokenizer(text) does.
   CHECK_THAT(r.output, Catch::Contains("3 windows x 512 tokens") && Catch::Contains("82711 tokens in the text") &&
                            Catch::Contains("ETA") && Catch::Contains("windows/s"));
+  // --dtype auto (the default) says what it chose and why: bf16 only for this 16-bit checkpoint on a CPU
+  // with fast bf16 matmul.
+  CHECK_THAT(r.output, Catch::Contains("compute: bf16 (auto: 16-bit checkpoint") ||
+                           Catch::Contains("compute: fp32 (auto: this CPU has no AMX/AVX512 bf16 matmul"));
+  const auto fp32 = run("eval " + kTiny + " --dataset " + kHeldout + " --seqlen 512 --max-windows 1 --dtype fp32");
+  CHECK(fp32.code == 0);
+  CHECK_THAT(fp32.output, Catch::Contains("compute: fp32\n"));
 }
 
 TEST_CASE("quantize --recipe rtn, then eval the output against its base", "[cli][eval]") {
@@ -120,7 +127,8 @@ TEST_CASE("quantize --recipe rtn, then eval the output against its base", "[cli]
 
 TEST_CASE("eval's default stream is tokenizer(text), printed; --add-bos and --no-bos choose", "[cli][eval][special_tokens]") {
   const qf::test::TempDir llama = model_with_tokenizer("llama-random");
-  const std::string common = " --dataset " + kHeldout + " --seqlen 128 --max-windows 32 --threads 2";
+  // fp32: the goldens are transformers' fp32 perplexities (the default picks bf16 on AMX CPUs).
+  const std::string common = " --dataset " + kHeldout + " --seqlen 128 --max-windows 32 --threads 2 --dtype fp32";
   auto r = run("eval " + llama.string() + common);
   INFO(r.output);
   REQUIRE(r.code == 0);
