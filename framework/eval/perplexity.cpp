@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <string>
 
 #include "common/error.hpp"
@@ -13,10 +14,46 @@
 namespace qf::eval {
 namespace {
 
-// Final-normed hidden states [B, T, H] of one batch of windows: layers streamed one at a time.
-at::Tensor final_hidden(const model::Model& m, const at::Tensor& ids) {
+// A model's decoder layers for the windows' forwards: the first ones kept loaded while they fit the
+// byte budget, the others loaded for each use (so memory stays bounded for any model size).
+class LayerStream {
+ public:
+  LayerStream(const model::Model& m, int64_t budget_bytes) : m_(m), budget_(budget_bytes) {}
+
+  at::Tensor forward(int64_t i, const at::Tensor& h) {
+    if (i < static_cast<int64_t>(kept_.size())) return kept_[i].forward(h);
+    model::DecoderLayer layer = m_.load_layer(i);
+    const at::Tensor out = layer.forward(h);
+    if (i == static_cast<int64_t>(kept_.size()) && !full_) {
+      const int64_t bytes = weight_bytes(layer);
+      if (used_ + bytes <= budget_) {
+        used_ += bytes;
+        kept_.push_back(std::move(layer));
+      } else {
+        full_ = true;
+      }
+    }
+    return out;
+  }
+
+ private:
+  static int64_t weight_bytes(const model::DecoderLayer& layer) {
+    int64_t bytes = 0;
+    for (const auto& l : layer.linears()) bytes += layer.weight(l.name).numel() * layer.weight(l.name).element_size();
+    return bytes;
+  }
+
+  const model::Model& m_;
+  int64_t budget_;
+  int64_t used_ = 0;
+  bool full_ = false;
+  std::vector<model::DecoderLayer> kept_;
+};
+
+// Final-normed hidden states [B, T, H] of one batch of windows.
+at::Tensor final_hidden(const model::Model& m, LayerStream& layers, const at::Tensor& ids) {
   at::Tensor h = m.embed(ids);
-  for (int64_t i = 0; i < m.num_layers(); ++i) h = m.load_layer(i).forward(h);
+  for (int64_t i = 0; i < m.num_layers(); ++i) h = layers.forward(i, h);
   return m.final_norm(h);
 }
 
@@ -96,6 +133,9 @@ PerplexityResult evaluate_perplexity(const model::Model& model, const model::Mod
   // Logits and log-probabilities reuse their storage across chunks and windows: a fresh [chunk, vocab]
   // tensor each time costs page faults (kernel time) comparable to the lm_head GEMM.
   at::Tensor logits_m, logits_b, lpm_buf = at::empty({0}), lpb_buf = at::empty({0});
+  LayerStream model_layers(model, opt.resident_layer_bytes);
+  std::optional<LayerStream> base_layers;
+  if (base) base_layers.emplace(*base, opt.resident_layer_bytes);
   const auto log_probs = [](const at::Tensor& logits, at::Tensor& buf) {
     buf.resize_(logits.sizes());  // resized here: an out= argument of another shape draws a warning
     return at::log_softmax_out(buf, logits, -1);
@@ -104,8 +144,8 @@ PerplexityResult evaluate_perplexity(const model::Model& model, const model::Mod
   for (int64_t w0 = 0; w0 < n; w0 += opt.batch) {
     const int64_t b = std::min(opt.batch, n - w0);
     const at::Tensor ids = all.narrow(0, w0 * L, b * L).view({b, L});
-    const at::Tensor hm = final_hidden(model, ids);
-    const at::Tensor hb = base ? final_hidden(*base, ids) : at::Tensor();
+    const at::Tensor hm = final_hidden(model, model_layers, ids);
+    const at::Tensor hb = base ? final_hidden(*base, *base_layers, ids) : at::Tensor();
     const int64_t chunk = std::max<int64_t>(1, std::min(L - 1, opt.logits_chunk_floats / std::max<int64_t>(1, b * vocab)));
     at::Tensor nll = at::zeros({b}, at::kDouble), base_nll = at::zeros({b}, at::kDouble);
     for (int64_t p0 = 0; p0 < L - 1; p0 += chunk) {

@@ -23,6 +23,10 @@ struct PerplexityOptions {
   int64_t batch = 1;        // windows per forward
   // Upper bound on floats in one logits chunk (batch x positions x vocab); 32M = 128 MB.
   int64_t logits_chunk_floats = int64_t{32} << 20;
+  // Decoder layers stay loaded across windows while their weights fit this many bytes (per model);
+  // the rest are loaded for each batch of windows. Loading copies a layer's weights into the compute
+  // dtype (and dequantizes packed Linears), which for small models costs as much as the forward.
+  int64_t resident_layer_bytes = int64_t{4} << 30;
 };
 
 struct PerplexityProgress {
