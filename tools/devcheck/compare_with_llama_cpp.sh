@@ -55,21 +55,32 @@ cp -r "$MODEL" "$WORK/$NAME"
 M=$WORK/$NAME
 
 echo "== $NAME: our convert (bf16, q8_0) against llama.cpp's converter"
-"$QF" convert "$M" --type bf16 --output "$WORK/ours-bf16" --threads "$THREADS" >/dev/null
-"$QF" convert "$M" --type q8_0 --output "$WORK/ours-q8_0" --threads "$THREADS" >/dev/null
+"$QF" convert "$M" --type bf16 --output "$WORK/ours-bf16" --threads "$THREADS" >/dev/null 2>&1
+"$QF" convert "$M" --type q8_0 --output "$WORK/ours-q8_0" --threads "$THREADS" >/dev/null 2>&1
 for t in bf16 q8_0; do
     ours=$(ls "$WORK/ours-$t"/*.gguf)
     "$PYTHON" "$REPO/tools/devcheck/compare_gguf_files.py" "$ours" "$REF/$NAME-$t.gguf" \
         || fail "our convert --type $t differs from llama.cpp's converter"
 done
 
-echo "== $NAME: quantize (GPTQ 4-bit sym, AWQ, GPTQ 8-bit), GGUF and safetensors from the same settings"
-declare -A FLAGS=([gptq4]="--gptq --bits 4 --sym true" [awq]="--awq" [gptq8]="--gptq")
-for v in gptq4 awq gptq8; do
-    # shellcheck disable=SC2086
-    "$QF" quantize "$M" ${FLAGS[$v]} --format gguf --output "$WORK/$v-gguf" --threads "$THREADS" >/dev/null
-    # shellcheck disable=SC2086
-    "$QF" quantize "$M" ${FLAGS[$v]} --output "$WORK/$v-st" --threads "$THREADS" >/dev/null
+echo "== $NAME: quantize (GPTQ 4-bit sym, AWQ, GPTQ 8-bit; group 128 and 32), GGUF and safetensors"
+# Group 128 is the methods' default; group 32 gives every GGUF block its own scale, as llama-quantize's
+# blocks have, so those rows compare the same number of bits. GPTQ's g32 runs calibrate on the bundled
+# public-domain text, the domain the fixtures were trained on (their default, WikiText-2, is not).
+declare -A FLAGS=([gptq4]="--gptq --bits 4 --sym true" [awq]="--awq" [gptq8]="--gptq"
+                  [gptq4g32]="--gptq --bits 4 --sym true --group_size 32 --dataset bundled"
+                  [awqg32]="--awq --group_size 32" [gptq8g32]="--gptq --group_size 32 --dataset bundled")
+for v in gptq4 awq gptq8 gptq4g32 awqg32 gptq8g32; do
+    # Outputs of an earlier complete run of the same commands are kept (our runs are deterministic).
+    if ! compgen -G "$WORK/$v-gguf/*.gguf" >/dev/null; then
+        # shellcheck disable=SC2086
+        "$QF" quantize "$M" ${FLAGS[$v]} --format gguf --output "$WORK/$v-gguf" --threads "$THREADS" >/dev/null 2>&1
+    fi
+    [[ $v == *g32 ]] && continue  # the read-back check below covers the block types once
+    if [[ ! -f $WORK/$v-st/config.json ]]; then
+        # shellcheck disable=SC2086
+        "$QF" quantize "$M" ${FLAGS[$v]} --output "$WORK/$v-st" --threads "$THREADS" >/dev/null 2>&1
+    fi
     "$PYTHON" "$REPO/tools/devcheck/check_gguf.py" "$(ls "$WORK/$v-gguf"/*.gguf)" "$WORK/$v-st" \
         || fail "$v: GGUF read back by gguf-py differs from the checkpoint's grid"
 done
@@ -100,11 +111,14 @@ row "ours convert bf16" "$(ls "$WORK"/ours-bf16/*.gguf)"
 row "llama.cpp convert q8_0" "$REF/$NAME-q8_0.gguf"
 row "ours convert q8_0" "$(ls "$WORK"/ours-q8_0/*.gguf)"
 row "ours GPTQ 4-bit sym g128 -> Q4_0" "$(ls "$WORK"/gptq4-gguf/*.gguf)"
+row "ours GPTQ 4-bit sym g32 -> Q4_0" "$(ls "$WORK"/gptq4g32-gguf/*.gguf)"
 row "llama-quantize Q4_0 (emb/out bf16)" "$WORK/llama-Q4_0-bf16emb.gguf"
 row "llama-quantize Q4_0 (defaults)" "$WORK/llama-Q4_0.gguf"
 row "ours AWQ 4-bit g128 -> Q4_1" "$(ls "$WORK"/awq-gguf/*.gguf)"
+row "ours AWQ 4-bit g32 -> Q4_1" "$(ls "$WORK"/awqg32-gguf/*.gguf)"
 row "llama-quantize Q4_1 (emb/out bf16)" "$WORK/llama-Q4_1-bf16emb.gguf"
 row "llama-quantize Q4_1 (defaults)" "$WORK/llama-Q4_1.gguf"
 row "ours GPTQ 8-bit g128 -> Q8_0" "$(ls "$WORK"/gptq8-gguf/*.gguf)"
+row "ours GPTQ 8-bit g32 -> Q8_0" "$(ls "$WORK"/gptq8g32-gguf/*.gguf)"
 row "llama-quantize Q8_0 (emb/out bf16)" "$WORK/llama-Q8_0-bf16emb.gguf"
 row "llama-quantize Q8_0 (defaults)" "$WORK/llama-Q8_0.gguf"
