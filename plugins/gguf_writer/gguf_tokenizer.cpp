@@ -7,6 +7,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "gguf_add_tokens.hpp"
 #include "pre_tokenizer_hashes.hpp"
 
 namespace qf::gguf {
@@ -178,10 +179,8 @@ std::vector<KeyValue> tokenizer_metadata(const std::string& model_dir, const Mod
   special("eos_token", "eos_token_id", "tokenizer.ggml.eos_token_id");
   special("unk_token", "unk_token_id", "tokenizer.ggml.unknown_token_id");
   special("pad_token", "pad_token_id", "tokenizer.ggml.padding_token_id");
-  if (cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean())
-    kv.push_back({"tokenizer.ggml.add_bos_token", cfg["add_bos_token"].get<bool>()});
-  if (cfg.contains("add_eos_token") && cfg["add_eos_token"].is_boolean())
-    kv.push_back({"tokenizer.ggml.add_eos_token", cfg["add_eos_token"].get<bool>()});
+  for (const auto& [kind, add] : add_special_tokens(tok, cfg))
+    kv.push_back({"tokenizer.ggml.add_" + kind + "_token", add});
   std::string chat_template;
   if (cfg.contains("chat_template") && cfg["chat_template"].is_string()) chat_template = cfg["chat_template"];
   if (chat_template.empty()) {

@@ -4,11 +4,16 @@
 // a killed run leaves no file and resumes to the same bytes).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
+
+#include <nlohmann/json.hpp>
+#include <openssl/evp.h>
 
 #include "child_process.hpp"
 #include "folder_checks.hpp"
@@ -131,6 +136,91 @@ TEST_CASE("convert writes the model unquantized beside it, every value exact; a 
   CHECK(qf::test::read(m / "model-BF16.gguf") == first);  // same input, same bytes
   CHECK(model_files(m) == before);
   CHECK_FALSE(qf::test::has_hidden_leftovers(m));
+}
+
+namespace {
+
+// SHA-256 over an array's elements as tools/fixtures/make_gguf_metadata_golden.py hashes them:
+// strings "<byte length>:<bytes>", numbers "%.9g,".
+std::string array_digest(const qf::test::GgufValue& v) {
+  std::string text;
+  char buf[64];
+  for (const auto& item : v.items) text += std::to_string(item.size()) + ":" + item;
+  for (double x : v.numbers) {
+    std::snprintf(buf, sizeof buf, "%.9g,", x);
+    text += buf;
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  REQUIRE(EVP_Digest(text.data(), text.size(), digest, &n, EVP_sha256(), nullptr) == 1);
+  std::string hex;
+  for (unsigned int i = 0; i < n; ++i) {
+    std::snprintf(buf, sizeof buf, "%02x", digest[i]);
+    hex += buf;
+  }
+  return hex;
+}
+
+}  // namespace
+
+TEST_CASE("convert's metadata and tensor table equal what llama.cpp's convert_hf_to_gguf.py writes", "[cli][gguf]") {
+  // Golden: llama.cpp's converter run on the same fixture (tools/fixtures/make_gguf_metadata_golden.py).
+  // Keys that only describe the file (names the converter derives from model cards) are not compared.
+  static const std::set<std::string> kDescriptive{"general.name", "general.basename", "general.size_label",
+                                                  "general.finetune", "general.version", "general.organization",
+                                                  "general.license", "general.tags", "general.languages",
+                                                  "general.quantized_by"};
+  std::ifstream in(std::string(QF_TEST_DATA_DIR) + "/goldens/gguf_converter_tiny-llama.json");
+  REQUIRE(in);
+  const nlohmann::json golden = nlohmann::json::parse(in);
+  TempDir t("convert_golden");
+  const fs::path m = copy_model(t);
+  auto [code, output] = run_quantforge({"convert", m.string(), "--type", "bf16", "--threads", "1"});
+  INFO(output);
+  REQUIRE(code == 0);
+  const auto c = qf::test::read_gguf((m / "model-BF16.gguf").string());
+
+  std::set<std::string> expected_keys;
+  for (const auto& k : golden["keys"]) {
+    const std::string name = k["name"];
+    if (kDescriptive.count(name)) continue;
+    expected_keys.insert(name);
+    INFO(name);
+    REQUIRE(c.values.count(name));
+    const auto& v = c.values.at(name);
+    CHECK(v.type == k["type"].get<uint32_t>());
+    if (k.contains("sha256")) {
+      CHECK(v.element_type == k["element_type"].get<uint32_t>());
+      CHECK(v.items.size() + v.numbers.size() == k["count"].get<size_t>());
+      CHECK(array_digest(v) == k["sha256"].get<std::string>());
+    } else if (k["value"].is_string()) {
+      CHECK(v.text == k["value"].get<std::string>());
+    } else if (k["value"].is_boolean()) {
+      CHECK(v.number == (k["value"].get<bool>() ? 1.0 : 0.0));
+    } else {
+      CHECK(v.number == k["value"].get<double>());
+    }
+  }
+  std::set<std::string> ours;
+  for (const auto& key : c.keys)
+    if (!kDescriptive.count(key)) ours.insert(key);
+  CHECK(ours == expected_keys);
+
+  std::vector<std::string> names;
+  for (const auto& tensor : golden["tensors"]) {
+    const std::string name = tensor["name"];
+    names.push_back(name);
+    INFO(name);
+    REQUIRE(c.tensors.count(name));
+    CHECK(c.tensors.at(name).type == tensor["type"].get<uint32_t>());
+    CHECK(c.tensors.at(name).ne == tensor["ne"].get<std::vector<uint64_t>>());
+  }
+  // The same set; the order differs by design (ours block by block, the converter's in the order of the
+  // checkpoint's shards), and llama.cpp finds tensors by name.
+  std::vector<std::string> ours_sorted = c.tensor_names;
+  std::sort(ours_sorted.begin(), ours_sorted.end());
+  std::sort(names.begin(), names.end());
+  CHECK(ours_sorted == names);
 }
 
 TEST_CASE("convert refuses what it cannot do with a clear message and writes nothing", "[cli][gguf]") {

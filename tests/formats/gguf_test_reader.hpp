@@ -24,6 +24,7 @@ struct GgufValue {
   double number = 0;              // numbers and bools
   std::vector<std::string> items; // arrays of strings
   std::vector<double> numbers;    // arrays of numbers
+  uint32_t element_type = 0;      // arrays: the elements' value type
 };
 
 struct GgufContents {
@@ -82,6 +83,7 @@ inline GgufContents read_gguf(const std::string& path) {
       v.text = str();
     } else if (v.type == 9) {
       const uint32_t et = u32();
+      v.element_type = et;
       const uint64_t n = u64();
       for (uint64_t k = 0; k < n; ++k) {
         if (et == 8) v.items.push_back(str());

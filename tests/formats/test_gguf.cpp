@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "gguf_add_tokens.hpp"
 #include "gguf_blocks.hpp"
 #include "gguf_file.hpp"
 #include "gguf_test_reader.hpp"
@@ -92,6 +93,34 @@ TEST_CASE("float rows as Q6_K equal ggml's C quantizer, zero super-blocks and su
     const size_t n = 2 * row_bytes;
     CHECK(hex(out).substr(r * n, n) == want.substr(r * n, n));
   }
+}
+
+TEST_CASE("add_bos/eos/sep_token follow the post-processor as llama.cpp's converter reads it", "[gguf][unit]") {
+  using nlohmann::json;
+  const auto tokens = [](const json& post, const json& cfg) { return qf::gguf::add_special_tokens({{"post_processor", post}}, cfg); };
+  const json special_s = {{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}};
+  const json seq_a = {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}, seq_b = {{"Sequence", {{"id", "B"}, {"type_id", 1}}}};
+  // tiny-llama's: "<s> A" and "<s> A <s> B" -> the converter wrote add_bos_token true, add_sep_token false.
+  const json llama = {{"type", "TemplateProcessing"}, {"single", {special_s, seq_a}}, {"pair", {special_s, seq_a, special_s, seq_b}}};
+  const json cfg = {{"bos_token", "<s>"}, {"eos_token", "</s>"}};
+  CHECK(tokens(llama, cfg) == std::map<std::string, bool>{{"bos", true}, {"sep", false}});
+  // tokenizer_config.json's flags override the template.
+  CHECK(tokens(llama, {{"bos_token", "<s>"}, {"add_bos_token", false}, {"add_eos_token", true}}) ==
+        std::map<std::string, bool>{{"bos", false}, {"eos", true}, {"sep", false}});
+  // Inside a Sequence of processors (Llama 3: ByteLevel then TemplateProcessing "<|begin_of_text|> A").
+  const json begin = {{"SpecialToken", {{"id", "<|begin_of_text|>"}, {"type_id", 0}}}};
+  const json llama3 = {{"type", "Sequence"},
+                       {"processors", {{{"type", "ByteLevel"}}, {{"type", "TemplateProcessing"}, {"single", {begin, seq_a}}}}}};
+  CHECK(tokens(llama3, {{"bos_token", "<|begin_of_text|>"}}) == std::map<std::string, bool>{{"bos", true}});
+  // "A </s>": a trailing special token is always added (the converter makes it the EOS).
+  const json special_e = {{"SpecialToken", {{"id", "</s>"}, {"type_id", 0}}}};
+  CHECK(tokens({{"type", "TemplateProcessing"}, {"single", {seq_a, special_e}}}, cfg) == std::map<std::string, bool>{{"eos", true}});
+  // "A </s> B": the separator is the EOS -> add_sep_token.
+  CHECK(tokens({{"type", "TemplateProcessing"}, {"single", {special_s, seq_a}}, {"pair", {special_s, seq_a, special_e, seq_b}}}, cfg) ==
+        std::map<std::string, bool>{{"bos", true}, {"sep", true}});
+  CHECK(tokens({{"type", "RobertaProcessing"}}, cfg) == std::map<std::string, bool>{{"bos", true}, {"eos", true}, {"sep", true}});
+  CHECK(tokens({{"type", "ByteLevel"}}, cfg).empty());  // Qwen2: nothing added, nothing written
+  CHECK(tokens(json(), cfg).empty());
 }
 
 TEST_CASE("grids no GGUF block carries exactly are refused, saying what to change", "[gguf][unit]") {

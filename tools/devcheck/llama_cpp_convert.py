@@ -9,7 +9,12 @@ One change to the converter's behaviour, and only for small test models: llama.c
 pre-tokenizer by hashing the token ids of a fixed text and refuses hashes it has not listed. Our fixtures'
 tokenizers are trained for the tests, so their hash is unknown; their pre-tokenizer is GPT-2's byte-level
 regex, which llama.cpp calls "gpt-2". A known hash is left to the converter.
+
+And one for fixtures whose tokenizer_config.json names the generic "PreTrainedTokenizerFast": transformers 5's
+AutoTokenizer picks a tokenizer class from config.json's model_type instead (for qwen2, one that adds
+Qwen's special tokens past the fixture's vocabulary), so such folders are loaded with the class they name.
 """
+import json
 import sys
 from pathlib import Path
 
@@ -28,7 +33,6 @@ def main():
             return original(self, tokenizer)
         except NotImplementedError:
             pre = self.dir_model / "tokenizer.json"
-            import json
             kind = json.loads(pre.read_text()).get("pre_tokenizer", {}) or {}
             if kind.get("type") == "ByteLevel" and kind.get("use_regex", True):
                 print("llama_cpp_convert: unknown pre-tokenizer hash, GPT-2 byte-level regex -> 'gpt-2'")
@@ -36,6 +40,18 @@ def main():
             raise
 
     base.TextModel.get_vocab_base_pre = pre_with_gpt2_fallback
+
+    import transformers
+    auto_load = transformers.AutoTokenizer.from_pretrained
+
+    def load_named_class(path, *args, **kwargs):
+        cfg_file = Path(path) / "tokenizer_config.json"
+        named = json.loads(cfg_file.read_text()).get("tokenizer_class") if cfg_file.exists() else None
+        if named == "PreTrainedTokenizerFast":
+            return transformers.PreTrainedTokenizerFast.from_pretrained(path, *args, **kwargs)
+        return auto_load(path, *args, **kwargs)
+
+    transformers.AutoTokenizer.from_pretrained = load_named_class
     sys.argv = ["convert_hf_to_gguf.py"] + sys.argv[2:]
     convert_hf_to_gguf.main()
 
