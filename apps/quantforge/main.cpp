@@ -22,7 +22,10 @@ const char* kUsage =
 }  // namespace
 
 int main(int argc, char** argv) {
-  qf::ensure_blas_environment(argv);
+  // Only the commands that run GEMMs pay for the re-execution it may take (~0.7 s of loading LibTorch
+  // again); help, plugins, recipe and convert (no matrix products) start at once.
+  if (argc >= 2 && (std::string(argv[1]) == "quantize" || std::string(argv[1]) == "eval"))
+    qf::ensure_blas_environment(argv);
   qf::cli::prefer_avx512_kernels();
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::cout << kUsage;

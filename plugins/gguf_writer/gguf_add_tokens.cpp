@@ -3,9 +3,7 @@
 #include <vector>
 
 namespace qf::gguf {
-namespace {
 
-// tokenizer_config.json names special tokens as a string or as {"content": ...}.
 std::string config_token(const nlohmann::json& cfg, const char* key) {
   if (!cfg.is_object() || !cfg.contains(key)) return {};
   const nlohmann::json& v = cfg[key];
@@ -13,6 +11,8 @@ std::string config_token(const nlohmann::json& cfg, const char* key) {
   if (v.is_object()) return v.value("content", "");
   return {};
 }
+
+namespace {
 
 // The id of a template entry's SpecialToken, or "" for a Sequence.
 std::string special_id(const nlohmann::json& entry) {

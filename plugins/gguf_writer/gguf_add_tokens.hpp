@@ -12,6 +12,10 @@
 
 namespace qf::gguf {
 
+// The text of a special token tokenizer_config.json names under `key` (a string or {"content": ...});
+// "" when absent.
+std::string config_token(const nlohmann::json& tokenizer_config, const char* key);
+
 // "bos" / "eos" / "sep" -> add it or not; a kind absent from the map is not written (llama.cpp then
 // uses its architecture default).
 //  - RobertaProcessing: all three added.

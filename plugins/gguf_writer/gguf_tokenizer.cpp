@@ -75,9 +75,7 @@ const char* const kQwen2Pattern =
     "\\s+(?!\\S)|\\s+";
 
 std::optional<int64_t> added_token_id(const nlohmann::json& tok, const nlohmann::json& cfg, const char* key) {
-  if (!cfg.contains(key)) return std::nullopt;
-  const nlohmann::json& v = cfg[key];
-  const std::string text = v.is_string() ? v.get<std::string>() : (v.is_object() ? v.value("content", "") : "");
+  const std::string text = config_token(cfg, key);
   if (text.empty()) return std::nullopt;
   for (const auto& a : tok.value("added_tokens", nlohmann::json::array()))
     if (a.value("content", "") == text) return a.value("id", int64_t{-1});
