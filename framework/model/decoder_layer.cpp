@@ -37,12 +37,11 @@ DecoderLayer::DecoderLayer(const ModelConfig& config, const Architecture& arch, 
   down_ = FusedLinear::load(src, prefix, {arch.down_proj}, {h}, inter, mb, dt);
 }
 
-at::Tensor DecoderLayer::attention(const at::Tensor& x, const CaptureFn& capture) const {
+at::Tensor DecoderLayer::attention_core(const at::Tensor& x) const {
   const int64_t b = x.size(0), t = x.size(1), hd = config_.head_dim;
   if (config_.sliding_window && t > *config_.sliding_window)
     throw Error("sequence of " + std::to_string(t) + " tokens exceeds sliding_window " +
                 std::to_string(*config_.sliding_window) + ": sliding-window attention is not implemented");
-  if (capture) capture(qkv_.names, x);
   auto qkv = qkv_.split(qkv_.forward(x));
   // [B, T, heads, hd]; q/k norms (Qwen3) act per head before the transpose, as in transformers.
   at::Tensor q = qkv[0].view({b, t, config_.num_heads, hd});
@@ -59,30 +58,49 @@ at::Tensor DecoderLayer::attention(const at::Tensor& x, const CaptureFn& capture
     q = apply_rope(q, rope);
     k = apply_rope(k, rope);
   }
-  at::Tensor a = causal_attention(q, k, v, 1.0 / std::sqrt(static_cast<double>(hd)), options_.fp32_attention_scores);
-  if (capture) capture(o_.names, a);
-  return o_.forward(a);
+  return causal_attention(q, k, v, 1.0 / std::sqrt(static_cast<double>(hd)), options_.fp32_attention_scores);
 }
 
-at::Tensor DecoderLayer::mlp(const at::Tensor& x, const CaptureFn& capture) const {
-  if (capture) capture(up_.names, x);
-  at::Tensor act;
-  if (arch_.activation == Activation::SiluGated) {
-    // silu(gate) * up with the activation fused into the gate matmul (bf16); members 0/1 = gate/up.
-    act = up_.forward_member_silu_mul(0, x, up_.forward_member(1, x));
-  } else {
-    act = up_.forward(x).relu_();
-  }
-  if (capture) capture(down_.names, act);
-  return down_.forward(act);
+at::Tensor DecoderLayer::attention_residual(const at::Tensor& h, const at::Tensor& a) const { return h + o_.forward(a); }
+
+at::Tensor DecoderLayer::mlp_activation(const at::Tensor& x) const {
+  // silu(gate) * up with the activation fused into the gate matmul (bf16); members 0/1 = gate/up.
+  if (arch_.activation == Activation::SiluGated) return up_.forward_member_silu_mul(0, x, up_.forward_member(1, x));
+  return up_.forward(x).relu_();
+}
+
+at::Tensor DecoderLayer::mlp_residual(const at::Tensor& r, const at::Tensor& act) const {
+  return r + down_.forward(act);
+}
+
+const std::vector<std::string>& DecoderLayer::input_group(int g) const {
+  QF_ASSERT(g >= 0 && g < kInputGroups, "input group out of range");
+  const FusedLinear* groups[kInputGroups] = {&qkv_, &o_, &up_, &down_};
+  return groups[g]->names;
+}
+
+int DecoderLayer::input_group_of(const std::string& linear) const {
+  for (int g = 0; g < kInputGroups; ++g)
+    for (const auto& n : input_group(g))
+      if (n == linear) return g;
+  find(linear);  // throws the error that lists the layer's linears
+  return -1;
 }
 
 at::Tensor DecoderLayer::forward(const at::Tensor& hidden, const CaptureFn& capture) const {
   QF_ASSERT(hidden.dim() == 3 && hidden.size(2) == config_.hidden_size, "decoder layer input must be [B, T, hidden]");
-  at::Tensor h = hidden.to(options_.dtype);
   // Pre-norm residual blocks (Llama-like and pre-LN OPT alike).
-  at::Tensor r = h + attention(input_norm_(h), capture);
-  return r + mlp(post_norm_(r), capture);
+  const at::Tensor h = hidden.to(options_.dtype);
+  const at::Tensor x = attention_input(h);
+  if (capture) capture(qkv_.names, x);
+  const at::Tensor a = attention_core(x);
+  if (capture) capture(o_.names, a);
+  const at::Tensor r = attention_residual(h, a);
+  const at::Tensor x2 = mlp_input(r);
+  if (capture) capture(up_.names, x2);
+  const at::Tensor act = mlp_activation(x2);
+  if (capture) capture(down_.names, act);
+  return mlp_residual(r, act);
 }
 
 }  // namespace qf::model

@@ -42,8 +42,25 @@ class DecoderLayer {
   DecoderLayer& operator=(DecoderLayer&&) = default;
 
   int64_t index() const { return index_; }
+  at::ScalarType dtype() const { return options_.dtype; }  // the compute dtype
   // hidden: [B, T, hidden] (converted to the compute dtype if needed) -> [B, T, hidden].
   at::Tensor forward(const at::Tensor& hidden, const CaptureFn& capture = {}) const;
+
+  // ---- the forward in pieces, cut where linears read their inputs, so a caller can keep an
+  // intermediate state and resume from it; forward(h) computes exactly (same operations)
+  //   x = attention_input(h); a = attention_core(x); r = attention_residual(h, a);
+  //   act = mlp_activation(mlp_input(r)); out = mlp_residual(r, act).
+  // Arguments are [B, T, width] in the compute dtype.
+  at::Tensor attention_input(const at::Tensor& h) const { return input_norm_(h); }   // q/k/v's input
+  at::Tensor attention_core(const at::Tensor& x) const;                             // o_proj's input
+  at::Tensor attention_residual(const at::Tensor& h, const at::Tensor& a) const;    // h + o_proj(a)
+  at::Tensor mlp_input(const at::Tensor& r) const { return post_norm_(r); }         // gate/up's input
+  at::Tensor mlp_activation(const at::Tensor& x) const;                             // down_proj's input
+  at::Tensor mlp_residual(const at::Tensor& r, const at::Tensor& act) const;        // r + down_proj(act)
+  // The linears of each input group in forward order: 0 q/k/v, 1 o_proj, 2 gate/up (fc1), 3 down (fc2).
+  static constexpr int kInputGroups = 4;
+  const std::vector<std::string>& input_group(int g) const;
+  int input_group_of(const std::string& linear) const;  // qf::Error naming the linear when unknown
 
   // ---- hooks for quantization methods (names are layer-relative) ----
   std::vector<LinearInfo> linears() const;  // in module-registration order
@@ -66,8 +83,6 @@ class DecoderLayer {
   const std::vector<std::vector<std::string>>& gptq_groups() const { return arch_.gptq_groups; }
 
  private:
-  at::Tensor attention(const at::Tensor& x, const CaptureFn& capture) const;
-  at::Tensor mlp(const at::Tensor& x, const CaptureFn& capture) const;
   // The fused group holding `linear` and its member index; qf::Error naming it when unknown.
   std::pair<FusedLinear*, int> find(const std::string& linear);
   std::pair<const FusedLinear*, int> find(const std::string& linear) const;

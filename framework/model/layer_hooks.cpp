@@ -76,8 +76,8 @@ std::map<std::string, at::Tensor> DecoderLayer::capture_inputs(const at::Tensor&
 
 at::Tensor DecoderLayer::run_module(const std::string& module, const at::Tensor& input) const {
   at::Tensor x = input.to(options_.dtype);
-  if (module == arch_.attention_module) return attention(x, {});
-  if (module == arch_.mlp_module) return mlp(x, {});
+  if (module == arch_.attention_module) return o_.forward(attention_core(x));
+  if (module == arch_.mlp_module) return down_.forward(mlp_activation(x));
   auto [f, i] = find(module);
   return at::linear(x, f->member_weight(i), f->member_bias(i));
 }

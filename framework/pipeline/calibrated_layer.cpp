@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <array>
 #include <chrono>
 #include <cstring>
 
@@ -23,8 +24,15 @@ uint32_t sequential_group_of(const model::Architecture& arch, const std::string&
 }  // namespace
 
 CalibratedLayer::CalibratedLayer(model::DecoderLayer& layer, const model::Architecture& arch, const at::Tensor& inputs,
-                                 std::string prefix, int64_t chunk, PhaseTimes* phases)
-    : layer_(layer), inputs_(inputs), prefix_(std::move(prefix)), chunk_(std::max<int64_t>(1, chunk)), phases_(phases) {
+                                 std::string prefix, int64_t chunk, PhaseTimes* phases,
+                                 std::shared_ptr<ForwardStateCache> states)
+    : layer_(layer),
+      inputs_(inputs),
+      prefix_(std::move(prefix)),
+      chunk_(std::max<int64_t>(1, chunk)),
+      phases_(phases),
+      states_(states ? std::move(states) : std::make_shared<ForwardStateCache>(INT64_MAX)) {
+  states_->clear();
   for (const auto& l : layer_.linears())
     linears_.push_back(host::LinearDesc{prefix_ + l.name, l.name, l.in_features, l.out_features, l.has_bias,
                                         sequential_group_of(arch, l.name)});
@@ -45,11 +53,14 @@ void CalibratedLayer::stop_if_cancelled() const {
   if (cancelled_ && cancelled_()) throw Cancelled("cancelled");
 }
 
-void CalibratedLayer::stale() {
-  captured_.clear();
-  grams_.clear();
-  gram_tokens_.clear();
-  weight_views_.clear();
+void CalibratedLayer::stale(int changed) {
+  // Input group g's input depends on the weights of the groups before it only.
+  auto after_change = [&](const std::string& name) { return changed < 0 || layer_.input_group_of(name) > changed; };
+  for (auto i = captured_.begin(); i != captured_.end();) i = after_change(i->first) ? captured_.erase(i) : std::next(i);
+  for (auto i = grams_.begin(); i != grams_.end();) i = after_change(i->first) ? grams_.erase(i) : std::next(i);
+  for (auto i = gram_tokens_.begin(); i != gram_tokens_.end();)
+    i = after_change(i->first) ? gram_tokens_.erase(i) : std::next(i);
+  weight_views_.clear();  // handed-out copies are valid until the next write (the ABI's promise)
   bias_views_.clear();
 }
 
@@ -77,31 +88,94 @@ void CalibratedLayer::write_weight(const std::string& short_name, const DLTensor
     throw host::ServiceError(QF_ERR_INVALID_ARGUMENT, d.name + ": written weight has shape " + c10::str(w.sizes()) +
                                                           ", expected [" + std::to_string(d.out_features) + ", " +
                                                           std::to_string(d.in_features) + "]");
+  const int group = layer_.input_group_of(short_name);
+  states_->before_write(short_name, group, layer_.weight(short_name));
   layer_.set_weight(short_name, w);
+  states_->after_write(short_name, layer_.weight(short_name));
   replaced_.insert(d.name + ".weight");
-  stale();
+  stale(group);
+}
+
+void CalibratedLayer::forward_to(int point, const std::function<void(const at::Tensor&)>& use) {
+  using Slot = ForwardStateCache::Slot;
+  const at::Tensor kept_a = states_->usable(ForwardStateCache::kAttention);
+  const at::Tensor kept_r = states_->usable(ForwardStateCache::kResidual);
+  const at::Tensor kept_act = states_->usable(ForwardStateCache::kActivation);
+  // The furthest point reached before whose state (with what it still needs) is kept.
+  int start = 0;
+  if (point >= 1 && kept_a.defined()) start = 1;
+  if (point >= 2 && kept_r.defined()) start = 2;
+  if (point == 3 && kept_act.defined()) start = 3;
+  if (point == kOutput && kept_act.defined() && kept_r.defined()) start = 3;
+
+  // Slot k holds the state at point k + 1; it is recomputed when this walk passes that point.
+  std::array<at::Tensor, ForwardStateCache::kSlots> filling;
+  std::array<bool, ForwardStateCache::kSlots> fills{};
+  for (int k = 0; k < ForwardStateCache::kSlots; ++k) fills[k] = start <= k && point >= k + 1;
+  auto keep = [&](int k, int64_t b0, const at::Tensor& value) {
+    if (!fills[k]) return;
+    if (b0 == 0)
+      filling[k] = states_->begin_fill(static_cast<Slot>(k), {inputs_.size(0), value.size(1), value.size(2)},
+                                      value.scalar_type());
+    if (filling[k].defined()) filling[k].narrow(0, b0, value.size(0)).copy_(value);
+  };
+
+  for (int64_t b0 = 0; b0 < inputs_.size(0); b0 += chunk_) {
+    stop_if_cancelled();
+    const int64_t b1 = std::min(b0 + chunk_, inputs_.size(0));
+    const at::Tensor h = inputs_.slice(0, b0, b1).to(layer_.dtype());
+    at::Tensor a, r, act;
+    if (start == 0) {
+      const at::Tensor x = layer_.attention_input(h);
+      if (point == 0) {
+        use(x);
+        continue;
+      }
+      a = layer_.attention_core(x);
+      work_.attention += b1 - b0;
+      keep(ForwardStateCache::kAttention, b0, a);
+    } else if (start == 1) {
+      a = kept_a.slice(0, b0, b1);
+    }
+    if (point == 1) {
+      use(a);
+      continue;
+    }
+    if (start <= 1) {
+      r = layer_.attention_residual(h, a);
+      work_.attention_out += b1 - b0;
+      keep(ForwardStateCache::kResidual, b0, r);
+    } else if (kept_r.defined()) {
+      r = kept_r.slice(0, b0, b1);
+    }
+    if (start <= 2) {
+      const at::Tensor x2 = layer_.mlp_input(r);
+      if (point == 2) {
+        use(x2);
+        continue;
+      }
+      act = layer_.mlp_activation(x2);
+      work_.mlp += b1 - b0;
+      keep(ForwardStateCache::kActivation, b0, act);
+    } else {
+      act = kept_act.slice(0, b0, b1);
+    }
+    if (point == 3) {
+      use(act);
+      continue;
+    }
+    use(layer_.mlp_residual(r, act));
+    work_.mlp_out += b1 - b0;
+  }
+  for (int k = 0; k < ForwardStateCache::kSlots; ++k)
+    if (fills[k]) states_->commit(static_cast<Slot>(k));
 }
 
 std::vector<std::string> CalibratedLayer::capture_each_chunk(const std::string& short_name,
                                                              const std::function<void(const at::Tensor&)>& use) {
-  std::vector<std::string> sharing;
-  for (int64_t b = 0; b < inputs_.size(0); b += chunk_) {
-    stop_if_cancelled();
-    const at::Tensor x = inputs_.slice(0, b, std::min(b + chunk_, inputs_.size(0)));
-    bool reached = false;
-    try {
-      layer_.forward(x, [&](const std::vector<std::string>& names, const at::Tensor& input) {
-        if (std::find(names.begin(), names.end(), short_name) == names.end()) return;
-        sharing = names;
-        reached = true;
-        use(input.reshape({-1, input.size(-1)}));
-        throw model::StopForward{};  // the rest of the layer is not needed for this input
-      });
-    } catch (const model::StopForward&) {
-    }
-    QF_ASSERT(reached, "the forward never reached linear " + short_name);
-  }
-  return sharing;
+  const int point = layer_.input_group_of(short_name);
+  forward_to(point, [&](const at::Tensor& input) { use(input.reshape({-1, input.size(-1)})); });
+  return layer_.input_group(point);
 }
 
 DLTensor CalibratedLayer::captured_input(const std::string& short_name) {
@@ -207,14 +281,19 @@ void CalibratedLayer::scale_previous_op(const std::string& prev_op, const std::v
   for (const auto& l : linears) find(l);
   layer_.scale(prev_op, linears, s);
   scaled_.insert(prev_op);
-  stale();
+  states_->clear();  // a norm or a whole group changed: nothing kept is current
+  stale(-1);
 }
 
-at::Tensor CalibratedLayer::forward_all() const {
-  std::vector<at::Tensor> parts;
-  for (int64_t b = 0; b < inputs_.size(0); b += chunk_)
-    parts.push_back(layer_.forward(inputs_.slice(0, b, std::min(b + chunk_, inputs_.size(0)))));
-  return at::cat(parts, 0);
+at::Tensor CalibratedLayer::forward_all() {
+  at::Tensor out;
+  int64_t b = 0;
+  forward_to(kOutput, [&](const at::Tensor& y) {
+    if (!out.defined()) out = at::empty({inputs_.size(0), y.size(1), y.size(2)}, y.options());
+    out.narrow(0, b, y.size(0)).copy_(y);
+    b += y.size(0);
+  });
+  return out;
 }
 
 namespace {

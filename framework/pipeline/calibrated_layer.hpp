@@ -1,16 +1,22 @@
 #pragma once
 // A decoder layer resident in memory with the calibration hidden states that enter it: what
 // calibrated methods (AWQ, GPTQ) see through qf_layer and the "qf.calibration/1" services.
-// Captured inputs and Gram matrices always reflect the current weights: any change marks them
-// stale and the next request recomputes them with a forward over the calibration tokens.
+// Captured inputs and Gram matrices always reflect the current weights: a change marks those after
+// it stale and the next request recomputes them. The layer's intermediate states are kept
+// (ForwardStateCache, within a byte budget), so every capture and the propagation resume where the
+// last forward stopped: a method that captures each input once and writes each group once costs
+// one layer forward in all.
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "host/session.hpp"
 #include "model/decoder_layer.hpp"
+#include "pipeline/forward_state_cache.hpp"
 #include "pipeline/phase_times.hpp"
 
 namespace qf::pipeline {
@@ -19,9 +25,12 @@ class CalibratedLayer final : public qf_layer {
  public:
   // `inputs`: [blocks, seqlen, hidden] hidden states entering the layer (compute dtype).
   // `chunk`: blocks per forward, bounding activation memory. `phases` (optional) receives the time
-  // spent in capture forwards, Gram accumulation and module forwards.
+  // spent in capture forwards, Gram accumulation and module forwards. `states`: where the layer's
+  // intermediate states are kept (cleared now: they belong to this layer from here on); one with no
+  // limit when null. A cache of budget 0 keeps nothing: every request forwards afresh.
   CalibratedLayer(model::DecoderLayer& layer, const model::Architecture& arch, const at::Tensor& inputs,
-                  std::string prefix, int64_t chunk, PhaseTimes* phases = nullptr);
+                  std::string prefix, int64_t chunk, PhaseTimes* phases = nullptr,
+                  std::shared_ptr<ForwardStateCache> states = nullptr);
 
   // Long services (captures, module runs) ask `cancelled` between chunks and stop with
   // qf::Cancelled once it says so, so an interrupt is honoured within one chunk's forward.
@@ -47,7 +56,17 @@ class CalibratedLayer final : public qf_layer {
   const std::vector<const char*>& scaling_group_names(size_t i) const { return group_names_[i]; }
 
   // The layer's output for every block with its current weights: [blocks, seqlen, hidden].
-  at::Tensor forward_all() const;
+  at::Tensor forward_all();
+
+  // Calibration blocks each piece of the forward has run on so far (captures and propagation, not
+  // run_module): what the kept states save is visible here.
+  struct ForwardWork {
+    int64_t attention = 0;      // q/k/v and attention (attention_core)
+    int64_t attention_out = 0;  // o_proj and the residual
+    int64_t mlp = 0;            // gate/up and the activation
+    int64_t mlp_out = 0;        // down_proj and the residual
+  };
+  const ForwardWork& forward_work() const { return work_; }
 
   const std::set<std::string>& replaced() const { return replaced_; }        // full ".weight" names
   const std::set<std::string>& scaled_modules() const { return scaled_; }    // layer-relative prev ops
@@ -55,10 +74,17 @@ class CalibratedLayer final : public qf_layer {
 
  private:
   const host::LinearDesc& find(const std::string& short_name) const;
-  void stale();
+  // Drops what depends on input group `changed`'s weights (-1: everything).
+  void stale(int changed);
   void stop_if_cancelled() const;
-  // Forwards every chunk of the inputs only as far as `short_name`'s input, handing that input
-  // ([tokens, in], compute dtype) to `use`; returns the names of the linears sharing it.
+  // Where a forward can be cut: input group g's input (0..3), or the layer's output.
+  static constexpr int kOutput = model::DecoderLayer::kInputGroups;
+  // Runs every chunk of the blocks as far as `point`, resuming from the furthest kept state before
+  // it and keeping the states the cache has room for; hands `use` each chunk's [B, T, width] tensor
+  // there (compute dtype).
+  void forward_to(int point, const std::function<void(const at::Tensor&)>& use);
+  // Forwards every chunk as far as `short_name`'s input, handing it ([tokens, in]) to `use`;
+  // returns the names of the linears sharing it.
   std::vector<std::string> capture_each_chunk(const std::string& short_name,
                                               const std::function<void(const at::Tensor&)>& use);
 
@@ -68,6 +94,8 @@ class CalibratedLayer final : public qf_layer {
   int64_t chunk_;
   PhaseTimes* phases_;
   std::function<bool()> cancelled_;
+  std::shared_ptr<ForwardStateCache> states_;
+  ForwardWork work_;
   std::vector<host::LinearDesc> linears_;
   std::vector<model::ScalingGroup> groups_;
   std::vector<std::vector<const char*>> group_names_;

@@ -110,7 +110,9 @@ void quantize_from_checkpoint(const LayerLoop& loop, const model::WeightSource& 
 }
 
 void quantize_calibrated(const LayerLoop& loop, const model::Model& model, at::Tensor hidden, bool propagate_quantized,
-                         int64_t chunk) {
+                         int64_t chunk, int64_t state_cache_bytes) {
+  // One cache for every layer: its buffers are reused, not faulted in again per layer.
+  const auto states = std::make_shared<ForwardStateCache>(state_cache_bytes);
   for (int64_t i = first_layer(loop); i < loop.layers; ++i) {
     if (loop.run.cancelled()) throw Cancelled("cancelled by the user");
     const auto t0 = Clock::now();
@@ -123,7 +125,7 @@ void quantize_calibrated(const LayerLoop& loop, const model::Model& model, at::T
     release_layer_pages(loop, i);  // the resident layer holds its own copies now
     model::DecoderLayer& resident = *loaded;
     const std::string prefix = loop.arch.layer_prefix + std::to_string(i) + ".";
-    CalibratedLayer layer(resident, loop.arch, hidden, prefix, chunk, &loop.run.phases);
+    CalibratedLayer layer(resident, loop.arch, hidden, prefix, chunk, &loop.run.phases, states);
     layer.set_cancel_check([&run = loop.run] { return run.cancelled(); });
     auto propagate = [&] {
       ScopedPhase timed(&loop.run.phases, "propagation forwards");

@@ -29,7 +29,8 @@ void quantize_from_checkpoint(const LayerLoop& loop, const model::WeightSource& 
 
 // `hidden`: [blocks, seqlen, hidden] embeddings of the calibration blocks (compute dtype).
 // `propagate_quantized`: feed the next layer the quantized (GPTQ) or the original (AWQ) outputs.
+// `state_cache_bytes`: memory for the layer's kept intermediate states (CalibratedLayer).
 void quantize_calibrated(const LayerLoop& loop, const model::Model& model, at::Tensor hidden,
-                         bool propagate_quantized, int64_t chunk);
+                         bool propagate_quantized, int64_t chunk, int64_t state_cache_bytes);
 
 }  // namespace qf::pipeline

@@ -310,6 +310,18 @@ std::string CalibrationMemoryPlan::out_of_memory(const std::string& detail) cons
          ": " + what_to_do;
 }
 
+int64_t CalibrationMemoryPlan::forward_state_budget() const {
+  if (const char* env = std::getenv("QUANTFORGE_FORWARD_STATE_BYTES"); env && *env) {
+    const auto bytes = parse_memory_size(env);
+    if (!bytes)
+      throw Error(std::string("QUANTFORGE_FORWARD_STATE_BYTES must be a byte count or a size such as 2G, got \"") + env +
+                  "\"");
+    return static_cast<int64_t>(*bytes);
+  }
+  if (!available.bytes) return 0;
+  return static_cast<int64_t>(std::max(0.0, (*available.bytes - estimate.total) / 2));
+}
+
 CalibrationMemoryPlan plan_calibration_memory(const CalibrationShape& shape, const AvailableMemory& available) {
   return CalibrationMemoryPlan{shape, estimate_calibration_memory(shape), available};
 }

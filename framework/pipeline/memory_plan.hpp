@@ -79,6 +79,11 @@ struct CalibrationMemoryPlan {
   AvailableMemory available;
 
   bool fits() const { return !available.bytes || estimate.total <= *available.bytes; }
+  // Bytes the layer's kept forward states (ForwardStateCache) may take: half of what is left once
+  // the estimate's peak is set aside, so keeping them never turns a plan that fits into one that
+  // does not; 0 when the available memory is unknown. $QUANTFORGE_FORWARD_STATE_BYTES (a size as for
+  // $QUANTFORGE_AVAILABLE_MEMORY) overrides it: 0 recomputes every capture from the layer's input.
+  int64_t forward_state_budget() const;
   // "lower --num_samples (at most 40 fit at --seqlen 512) or --seqlen (at most 160 with 128 samples)"
   std::string advice() const;
   std::string refusal() const;                                 // the plan cannot fit

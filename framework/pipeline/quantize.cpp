@@ -315,8 +315,11 @@ QuantizeSummary QuantizeJob::run() {
     }
     spdlog::info("calibration: {} blocks x {} tokens, compute {} (RSS {:.2f} GiB, peak {:.2f})", ids.size(0),
                  ids.size(1), compute.dtype == at::kBFloat16 ? "bf16" : "fp32", current_rss_gib(), peak_rss_gib());
+    spdlog::info("kept layer states up to {:.0f} MiB (captures and propagation resume where the last forward "
+                 "stopped)", static_cast<double>(memory.forward_state_budget()) / (1 << 20));
     explain_allocation_failures(memory, [&] {
-      quantize_calibrated(loop, model, std::move(hidden), req.propagate_quantized, calibration_chunk(ids, p.config));
+      quantize_calibrated(loop, model, std::move(hidden), req.propagate_quantized, calibration_chunk(ids, p.config),
+                          memory.forward_state_budget());
     });
   } else {
     quantize_from_checkpoint(loop, source);

@@ -107,6 +107,34 @@ TEST_CASE("quantize on a copy of the bundled model; bad inputs fail cleanly", "[
   CHECK_THAT(r.output, Catch::Contains("model folder not found"));
 }
 
+TEST_CASE("kept forward states change no byte of an AWQ or a GPTQ output", "[cli][forward-states]") {
+  // The same run with the layer's intermediate states kept (the default) and with none kept (every
+  // capture forwards from the layer's input): the arithmetic is the same, so the files must be too.
+  const TempDir tmp("cli_forward_states");
+  const fs::path model = tiny_model(tmp);
+  for (const std::string method : {"--awq", "--gptq --bits 4"}) {
+    INFO(method);
+    const std::string args = "quantize " + model.string() + " " + method + " --num_samples 8 --seqlen 64 --threads 1";
+    auto kept = run(args + " --output " + (tmp / "kept").string());
+    REQUIRE(kept.code == 0);
+    CHECK_THAT(kept.output, Catch::Contains("kept layer states up to"));
+    {
+      qf::test::ScopedEnv none("QUANTFORGE_FORWARD_STATE_BYTES", "0");
+      auto fresh = run(args + " --output " + (tmp / "fresh").string());
+      REQUIRE(fresh.code == 0);
+      CHECK_THAT(fresh.output, Catch::Contains("kept layer states up to 0 MiB"));
+    }
+    std::ifstream a(tmp / "kept" / "model.safetensors", std::ios::binary), b(tmp / "fresh" / "model.safetensors",
+                                                                                 std::ios::binary);
+    const std::string bytes_kept((std::istreambuf_iterator<char>(a)), std::istreambuf_iterator<char>());
+    const std::string bytes_fresh((std::istreambuf_iterator<char>(b)), std::istreambuf_iterator<char>());
+    CHECK(bytes_kept.size() > 100000);
+    CHECK(bytes_kept == bytes_fresh);
+    fs::remove_all(tmp / "kept");
+    fs::remove_all(tmp / "fresh");
+  }
+}
+
 TEST_CASE("--quant_config: unknown keys are an error, other tools' keys a warning", "[cli][quant_config]") {
   TempDir dir;
   const std::string typo = dir.write("typo.json", R"({"bits": 8, "group_sise": 64})").string();
