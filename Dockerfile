@@ -14,14 +14,15 @@ FROM debian:bookworm-slim AS build
 ARG DEBIAN_FRONTEND=noninteractive
 # The -dev packages of scripts/setup.sh (minus git/ca-certificates/make: nothing is fetched, Ninja
 # builds), plus libicu-dev: the tokenizer enables its Unicode normalizers when ICU is found; libdnnl-dev
-# for the bf16 Gram matrices (the runtime libdnnl2 comes with libtorch1.13).
+# for the bf16 Gram matrices (the runtime libdnnl2 comes with libtorch1.13); libgloo-dev for the headers
+# of LibTorch's Gloo process group (data-parallel calibration; the runtime libgloo0 comes with libtorch1.13).
 RUN apt-get update -q \
  && apt-get install -y -q --no-install-recommends \
       g++ cmake ninja-build pkg-config \
       libtorch-dev libopenblas0-pthread \
       libboost-dev libboost-program-options-dev libboost-filesystem-dev \
       libtomlplusplus-dev libspdlog-dev catch2 libdlpack-dev nlohmann-json3-dev \
-      libpcre2-dev libicu-dev zlib1g-dev libzstd-dev libdnnl-dev libssl-dev \
+      libpcre2-dev libicu-dev zlib1g-dev libzstd-dev libdnnl-dev libssl-dev libgloo-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src

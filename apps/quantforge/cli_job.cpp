@@ -26,7 +26,8 @@ std::string human_bytes(uint64_t n) {
 }
 
 // `truncate`: a staged log is new; a --log-file of the user's keeps what earlier runs wrote.
-void setup_logging(const fs::path& log_file, bool verbose, bool truncate = true) {
+// `rank`: a distributed run's rank, named on every line (their consoles interleave), or -1.
+void setup_logging(const fs::path& log_file, bool verbose, bool truncate = true, int rank = -1) {
   std::vector<spdlog::sink_ptr> sinks{std::make_shared<spdlog::sinks::stderr_color_sink_mt>()};
   if (!log_file.empty()) {
     std::error_code ec;
@@ -35,7 +36,8 @@ void setup_logging(const fs::path& log_file, bool verbose, bool truncate = true)
   }
   auto logger = std::make_shared<spdlog::logger>("quantforge", sinks.begin(), sinks.end());
   logger->set_level(verbose ? spdlog::level::debug : spdlog::level::info);
-  logger->set_pattern("[%H:%M:%S] [%^%l%$] %v");
+  logger->set_pattern(rank < 0 ? "[%H:%M:%S] [%^%l%$] %v"
+                               : "[%H:%M:%S] [rank " + std::to_string(rank) + "] [%^%l%$] %v");
   // Lines reach the file as they happen, so a long run can be followed with `tail -f` (and a
   // killed one leaves its progress behind); there are few enough that flushing each costs nothing.
   logger->flush_on(verbose ? spdlog::level::debug : spdlog::level::info);
@@ -87,7 +89,8 @@ int run_job(const pipeline::QuantizeRequest& request, const host::PluginRegistry
     spdlog::error("nothing was written; the original model files are untouched");
     return kExitError;
   }
-  setup_logging(log_file.empty() ? job->log_path() : log_file, verbose, log_file.empty());
+  setup_logging(log_file.empty() ? job->log_path() : log_file, verbose, log_file.empty(),
+                request.distributed.distributed() ? request.distributed.rank : -1);
   for (const auto& notice : job->notices()) spdlog::info("{}", notice);
   configure_threads(vm["threads"].as<int>());
   warn_if_reference_blas();

@@ -1,5 +1,6 @@
 // `quantforge quantize MODEL_DIR [...]`
 #include "cli_common.hpp"
+#include "cli_distributed.hpp"
 #include "cli_job.hpp"
 
 namespace qf::cli {
@@ -8,6 +9,7 @@ int run_quantize(const std::vector<std::string>& args) {
   po::options_description desc("quantforge quantize MODEL_DIR [options]");
   desc.add_options()("help,h", "this help")("model", po::value<std::string>(), "model folder");
   add_job_options(desc);
+  add_distributed_options(desc);
   add_recipe_options(desc);
   add_plugin_options(desc);
   po::variables_map vm;
@@ -20,6 +22,7 @@ int run_quantize(const std::vector<std::string>& args) {
   request.model_dir = vm["model"].as<std::string>();
   request.recipe = resolve_recipe(vm, registry);
   apply_job_options(vm, request);
+  request.distributed = distributed_options(vm);
   return run_job(request, registry, vm);
 }
 

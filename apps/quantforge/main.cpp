@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli_common.hpp"
+#include "cli_distributed.hpp"
 #include "common/blas_environment.hpp"
 #include "common/error.hpp"
 #include "runtime_setup.hpp"
@@ -17,6 +18,7 @@ const char* kUsage =
     "  plugins list | describe NAME                                 installed plugins\n"
     "  recipe show [--awq | --gptq | --recipe FILE] [...]           the resolved recipe\n"
     "  eval MODEL [--base FP_MODEL] [--dataset NAME|PATH] [...]    perplexity, KL vs a base model\n"
+    "  launch -n N -- quantize MODEL_DIR [...]                      N ranks of a distributed run here\n"
     "run `quantforge <command> --help` for a command's options\n";
 
 }  // namespace
@@ -39,6 +41,7 @@ int main(int argc, char** argv) {
     if (command == "plugins") return qf::cli::run_plugins(args);
     if (command == "recipe") return qf::cli::run_recipe(args);
     if (command == "eval") return qf::cli::run_eval(args);
+    if (command == "launch") return qf::cli::run_launch(args);
     std::cerr << "quantforge: unknown command '" << command << "'\n" << kUsage;
     return qf::cli::kExitUsage;
   } catch (const qf::cli::UsageError& e) {

@@ -202,15 +202,33 @@ DLTensor CalibratedLayer::input_gram(const std::string& short_name, int64_t* tok
   const host::LinearDesc& d = find(short_name);
   auto it = grams_.find(short_name);
   if (it == grams_.end()) {
-    at::Tensor gram = at::zeros({d.in_features, d.in_features}, at::kFloat);
+    // Each piece of `granule_` blocks gets its own fp32 product, and the pieces are summed in fp64,
+    // which is exact for all but extreme spreads of magnitude: the Gram matrix does not depend on
+    // how the blocks are split into forward chunks or over the ranks of a distributed run.
+    at::Tensor total = at::zeros({d.in_features, d.in_features}, at::kDouble);
+    at::Tensor piece = at::empty({d.in_features, d.in_features}, at::kFloat);
+    const int64_t piece_rows = granule_ * inputs_.size(1);
+    int64_t filled = 0;  // rows in the current piece: chunks smaller than a piece fill it in turns
+    auto add_rows = [&](const at::Tensor& rows) {  // [tokens, in], in block order
+      for (int64_t r = 0; r < rows.size(0);) {
+        const int64_t take = std::min(piece_rows - filled, rows.size(0) - r);
+        if (filled == 0) piece.zero_();
+        accumulate_gram(piece, rows.narrow(0, r, take));
+        filled += take;
+        r += take;
+        if (filled == piece_rows) {
+          total.add_(piece);
+          filled = 0;
+        }
+      }
+    };
     int64_t count = 0;
     std::vector<std::string> sharing;
     if (auto c = captured_.find(short_name); c != captured_.end()) {
       // Already captured (fp32 copies of compute-dtype values, so converting back is exact).
       ScopedPhase timed(phases_, "Gram accumulation (fp32)");
-      constexpr int64_t kRows = 8192;  // converted a slice at a time: no second full-size copy
-      for (int64_t r = 0; r < c->second.size(0); r += kRows)
-        accumulate_gram(gram, c->second.narrow(0, r, std::min(kRows, c->second.size(0) - r)).to(inputs_.scalar_type()));
+      for (int64_t r = 0; r < c->second.size(0); r += piece_rows)  // one piece converted at a time
+        add_rows(c->second.narrow(0, r, std::min(piece_rows, c->second.size(0) - r)).to(inputs_.scalar_type()));
       count = c->second.size(0);
       for (const auto& [name, t] : captured_)
         if (t.is_same(c->second)) sharing.push_back(name);
@@ -220,7 +238,7 @@ DLTensor CalibratedLayer::input_gram(const std::string& short_name, int64_t* tok
       const auto start = std::chrono::steady_clock::now();
       sharing = capture_each_chunk(short_name, [&](const at::Tensor& x) {
         const auto t0 = std::chrono::steady_clock::now();
-        accumulate_gram(gram, x);
+        add_rows(x);
         count += x.size(0);
         gram_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       });
@@ -230,6 +248,14 @@ DLTensor CalibratedLayer::input_gram(const std::string& short_name, int64_t* tok
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() - gram_seconds);
       }
     }
+    if (filled > 0) total.add_(piece);  // the last, shorter piece
+    if (collective_) {  // every rank ends with the sums over all blocks
+      all_reduce_sum(total);
+      at::Tensor n = at::full({1}, count, at::kLong);
+      all_reduce_sum(n);
+      count = n.item<int64_t>();
+    }
+    const at::Tensor gram = total.to(at::kFloat);
     for (const auto& n : sharing) {
       grams_[n] = gram;
       gram_tokens_[n] = count;
@@ -238,6 +264,23 @@ DLTensor CalibratedLayer::input_gram(const std::string& short_name, int64_t* tok
   }
   *tokens = gram_tokens_.at(short_name);
   return view_of(it->second);
+}
+
+void CalibratedLayer::set_gram_granule(int64_t blocks) {
+  granule_ = std::max<int64_t>(1, blocks);
+  // Chunks tile the pieces the same way on every rank: a multiple of a piece, or (the chunk bounds
+  // memory, so never larger) the largest divisor of one that fits.
+  if (chunk_ >= granule_) {
+    chunk_ -= chunk_ % granule_;
+  } else {
+    while (granule_ % chunk_ != 0) --chunk_;
+  }
+}
+
+void CalibratedLayer::all_reduce_sum(at::Tensor& t) {
+  if (!collective_) return;
+  ScopedPhase timed(phases_, "sums across ranks");
+  collective_->all_reduce_sum(t);
 }
 
 void CalibratedLayer::release_captured(const std::string& short_name) {
@@ -374,13 +417,31 @@ int32_t scaling_group(qf_layer* layer, uint32_t index, qf_scaling_group* out, qf
 int32_t calibration_shape(qf_layer* layer, qf_calibration_shape* out, qf_error* err) {
   return serve(err, [&] {
     const CalibratedLayer& c = as_calibrated(layer);
-    host::require_out_struct(out, QF_SIZE_CALIBRATION_SHAPE_1_2, "qf_calibration_shape");
+    host::require_out_struct(out, QF_SIZE_CALIBRATION_SHAPE_1_2, "qf_calibration_shape");  // 1.2 callers too
     qf_calibration_shape filled{};
     filled.struct_size = sizeof(filled);
     filled.blocks = c.blocks();
     filled.block_length = c.block_length();
     filled.tokens = c.blocks() * c.block_length();
+    filled.first_block = c.first_block();
+    filled.all_blocks = c.all_blocks();
     qf::abi::copy_out(out, filled);
+  });
+}
+
+int32_t all_reduce_sum(qf_layer* layer, DLTensor* inout, qf_error* err) {
+  return serve(err, [&] {
+    if (!inout) throw host::ServiceError(QF_ERR_INVALID_ARGUMENT, "all_reduce_sum needs a tensor");
+    at::Tensor t = borrow_dl(*inout, "all_reduce_sum tensor");
+    const auto type = t.scalar_type();
+    if (type != at::kFloat && type != at::kDouble && type != at::kLong)
+      throw host::ServiceError(QF_ERR_INVALID_ARGUMENT, "all_reduce_sum sums float32, float64 or int64 tensors, not " +
+                                                            std::string(c10::toString(type)));
+    try {
+      as_calibrated(layer).all_reduce_sum(t);
+    } catch (const Error& e) {
+      throw host::ServiceError(QF_ERR_IO, e.what());
+    }
   });
 }
 
@@ -389,7 +450,8 @@ int32_t calibration_shape(qf_layer* layer, qf_calibration_shape* out, qf_error* 
 const qf_calibration_api* calibration_api() {
   static const qf_calibration_api api = {sizeof(qf_calibration_api), &captured_input, &input_gram, &run_module,
                                          &scale_previous_op,         &scaling_group_count, &scaling_group,
-                                         &release_captured,          &calibration_shape};
+                                         &release_captured,          &calibration_shape,
+                                         &all_reduce_sum};
   return &api;
 }
 

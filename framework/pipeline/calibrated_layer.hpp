@@ -14,6 +14,7 @@
 #include <memory>
 #include <set>
 
+#include "distributed/collective.hpp"
 #include "host/session.hpp"
 #include "model/decoder_layer.hpp"
 #include "pipeline/forward_state_cache.hpp"
@@ -35,6 +36,22 @@ class CalibratedLayer final : public qf_layer {
   // Long services (captures, module runs) ask `cancelled` between chunks and stop with
   // qf::Cancelled once it says so, so an interrupt is honoured within one chunk's forward.
   void set_cancel_check(std::function<bool()> cancelled) { cancelled_ = std::move(cancelled); }
+  // A distributed run: `inputs` are this rank's share of the blocks, and the statistics over all
+  // blocks (Gram matrices and token counts, the methods' sums) are summed across ranks.
+  // `first_block`/`all_blocks`: where this rank's blocks lie among all of them.
+  void set_distributed(dist::Collective* collective, int64_t first_block, int64_t all_blocks) {
+    collective_ = collective;
+    first_block_ = first_block;
+    all_blocks_ = all_blocks;
+  }
+  // In place over the ranks (nothing in a single process); see qf_calibration_api.all_reduce_sum.
+  void all_reduce_sum(at::Tensor& t);
+  // Blocks per fp32 Gram piece (summed in fp64); forward chunks become whole multiples of it. A run
+  // picks it from the block count alone, so one process and any number of ranks (whose shares
+  // start on piece boundaries) form the same pieces and the same Gram matrices.
+  void set_gram_granule(int64_t blocks);
+  int64_t first_block() const { return first_block_; }
+  int64_t all_blocks() const { return collective_ ? all_blocks_ : blocks(); }
 
   const std::vector<host::LinearDesc>& linears() const override { return linears_; }
   DLTensor read_weight(const std::string& short_name) override;
@@ -95,6 +112,9 @@ class CalibratedLayer final : public qf_layer {
   PhaseTimes* phases_;
   std::function<bool()> cancelled_;
   std::shared_ptr<ForwardStateCache> states_;
+  dist::Collective* collective_ = nullptr;
+  int64_t first_block_ = 0, all_blocks_ = 0;
+  int64_t granule_ = 1;
   ForwardWork work_;
   std::vector<host::LinearDesc> linears_;
   std::vector<model::ScalingGroup> groups_;

@@ -65,8 +65,7 @@ at::Tensor current_value(const model::DecoderLayer& layer, const std::string& mo
 // hold a run at a known point without racing it.
 void finish_layer(const LayerLoop& loop, int64_t i, const at::Tensor& next_hidden) {
   loop.run.recorder = nullptr;
-  if (!loop.resume) return;
-  {
+  if (loop.resume) {
     ScopedPhase timed(&loop.run.phases, "resume state (per-layer checkpoint)");
     loop.resume->finish_layer(i, next_hidden);
   }
@@ -126,6 +125,8 @@ void quantize_calibrated(const LayerLoop& loop, const model::Model& model, at::T
     model::DecoderLayer& resident = *loaded;
     const std::string prefix = loop.arch.layer_prefix + std::to_string(i) + ".";
     CalibratedLayer layer(resident, loop.arch, hidden, prefix, chunk, &loop.run.phases, states);
+    layer.set_distributed(loop.collective, loop.first_block, loop.all_blocks);
+    layer.set_gram_granule(loop.gram_granule);
     layer.set_cancel_check([&run = loop.run] { return run.cancelled(); });
     auto propagate = [&] {
       ScopedPhase timed(&loop.run.phases, "propagation forwards");

@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "distributed/collective.hpp"
 #include "model/model.hpp"
 #include "pipeline/plugin_instance.hpp"
 #include "pipeline/resume_state.hpp"
@@ -22,6 +23,9 @@ struct LayerLoop {
   int64_t layers;
   std::chrono::steady_clock::time_point start;
   ResumeStore* resume = nullptr;  // records each finished layer; its layers_done() are skipped
+  dist::Collective* collective = nullptr;  // a distributed run: statistics are summed across ranks
+  int64_t first_block = 0, all_blocks = 0;  // this rank's share of the calibration blocks
+  int64_t gram_granule = 1;                 // blocks per Gram piece (CalibratedLayer::set_gram_granule)
 };
 
 // Also the loop of a run without a method, which emits every layer tensor as stored.

@@ -1,5 +1,6 @@
 #include "pipeline/quantize.hpp"
 
+#include <ATen/Functions.h>
 #include <ATen/Parallel.h>
 #include <spdlog/spdlog.h>
 
@@ -10,7 +11,10 @@
 #include <optional>
 #include <set>
 
+#include <unistd.h>
+
 #include "common/error.hpp"
+#include "distributed/collective.hpp"
 #include "host/output_transaction.hpp"
 #include "model/architecture.hpp"
 #include "model/config.hpp"
@@ -195,6 +199,29 @@ host::OutputSetSpec output_spec(const QuantizeRequest& request, const Prepared& 
   return spec;
 }
 
+// What every rank of a distributed run must share, independent of where the files lie and when
+// they were copied there: config.json's bytes, the weight files' names and sizes, and the tensor
+// table (names, dtypes, shapes).
+std::string model_identity(const fs::path& dir, const st::Checkpoint& ckpt) {
+  std::ifstream in(dir / "config.json", std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const auto& f : ckpt.files()) text += "|" + f->path().filename().string() + ":" + std::to_string(file_size_or_zero(f->path()));
+  for (const auto& name : ckpt.names()) {
+    const auto view = ckpt.get(name);
+    text += "|" + name + ":" + std::to_string(static_cast<int>(view.info->dtype));
+    for (const auto d : view.info->shape) text += "," + std::to_string(d);
+  }
+  const at::Tensor bytes = at::from_blob(text.data(), {static_cast<int64_t>(text.size())}, at::kByte);
+  return "model hash " + hash_tensor(bytes);
+}
+
+std::string plugin_versions_of(const Prepared& p, const recipe::Recipe& recipe, const host::PluginRegistry& registry) {
+  std::string out = p.method ? p.method->name() + " " + p.method->version() : "no method";
+  for (const auto& step : recipe.formats)
+    if (auto plugin = registry.find(step.plugin)) out += ", " + plugin->name() + " " + plugin->version();
+  return out;
+}
+
 void replay_finished_layers(Run& run, const ResumeStore& store) {
   ScopedPhase timed(&run.phases, "resume (replay finished layers)");
   for (int64_t i = 0; i < store.layers_done(); ++i)
@@ -209,6 +236,14 @@ fs::path planned_destination(const QuantizeRequest& request, const host::PluginR
 
 QuantizeJob::QuantizeJob(QuantizeRequest request, const host::PluginRegistry& registry)
     : request_(std::move(request)), registry_(registry) {
+  request_.distributed.validate();
+  if (worker()) {
+    // Ranks other than 0 stage into a private folder of their own (never the model folder or the
+    // destination rank 0 claims), so they share every code path and commit nothing anywhere.
+    request_.output = fs::temp_directory_path() / ("quantforge-rank" + std::to_string(request_.distributed.rank) +
+                                                   "-" + std::to_string(::getpid()));
+    request_.resume = false;
+  }
   plan_ = std::make_unique<Prepared>(prepare(request_, registry_));
   plan_->checkpoint.emplace(st::Checkpoint::open(request_.model_dir));
   const st::Checkpoint& ckpt = *plan_->checkpoint;
@@ -220,7 +255,8 @@ QuantizeJob::QuantizeJob(QuantizeRequest request, const host::PluginRegistry& re
     hidden_bytes = static_cast<uint64_t>(std::max<int64_t>(c->num_samples, 0)) *
                    static_cast<uint64_t>(std::max<int64_t>(c->seqlen, 0)) *
                    static_cast<uint64_t>(plan_->config.hidden_size) * 4u;
-  tx_->require_free_space(staging_bytes_needed(ckpt, plan_->arch->layer_prefix, plan_->bits, hidden_bytes),
+  if (!worker())  // a worker stages nothing of size
+    tx_->require_free_space(staging_bytes_needed(ckpt, plan_->arch->layer_prefix, plan_->bits, hidden_bytes),
                           "staged shards, their spool and the per-layer resume state");
 }
 
@@ -246,12 +282,23 @@ QuantizeSummary QuantizeJob::run() {
   model::CheckpointSource source(ckpt);
   Run run(tx, request.cancel, dir);
 
+  std::unique_ptr<dist::Collective> collective;
+  if (request.distributed.distributed()) {
+    const dist::DistributedOptions& d = request.distributed;
+    spdlog::info("distributed run: rank {} of {}, meeting the others at {}:{} (timeout {} s)", d.rank, d.world_size,
+                 d.master_addr, d.master_port, d.timeout.count() / 1000);
+    collective = dist::Collective::connect(d);
+    spdlog::info("distributed run: all {} ranks connected{}", d.world_size,
+                 worker() ? "; this rank writes nothing (rank 0 writes the output)" : "");
+  }
+
   Fingerprint fingerprint{{"model files", describe_files(input_files(dir, ckpt))},
                           {"recipe", describe_recipe(p, request.recipe)},
                           {"threads", std::to_string(at::get_num_threads())}};
   // Instances are destroyed (reverse order) before `run` and the transaction go.
   std::string plugin_versions = p.method ? p.method->name() + " " + p.method->version() : "no method";
   for (size_t i = 0; i < request.recipe.formats.size(); ++i) {
+    if (worker()) break;  // only rank 0 writes
     const auto& step = request.recipe.formats[i];
     auto plugin = require_plugin(registry, step.plugin, QF_KIND_FORMAT);
     plugin_versions += ", " + plugin->name() + " " + plugin->version();
@@ -291,6 +338,34 @@ QuantizeSummary QuantizeJob::run() {
     fingerprint["calibration data"] = std::to_string(ids.size(0)) + "x" + std::to_string(ids.size(1)) + " tokens, hash " +
                                       hash_tensor(ids);
   }
+  int64_t first_block = 0, all_blocks = ids.defined() ? ids.size(0) : 0;
+  // Gram pieces of up to 16 blocks, at least 8 pieces: few fp64 additions, enough shares to split.
+  const int64_t gram_granule = std::max<int64_t>(1, std::min<int64_t>(16, all_blocks / 8));
+  if (collective) {
+    if (!req.needs_calibration)
+      throw Error("a distributed run splits the calibration data, and method '" +
+                  (p.method ? p.method->name() : std::string("none")) + "' has none: run it as one process");
+    // Refused at the start, on every rank, before any work: the ranks must compute the same run.
+    collective->require_same("model (config and weight files)", model_identity(dir, ckpt));
+    std::string recipe_identity = fingerprint["recipe"];  // the layout differs: ranks > 0 stage privately
+    if (const auto at = recipe_identity.find(" layout "), to = recipe_identity.find(" compute ");
+        at != std::string::npos && to != std::string::npos && to > at)
+      recipe_identity.erase(at, to - at);
+    collective->require_same("recipe and options", recipe_identity);
+    collective->require_same("plugins", plugin_versions_of(p, request.recipe, registry));
+    collective->require_same("calibration data", fingerprint["calibration data"]);
+    for (int r = 0; r < collective->world_size(); ++r)  // every rank says it, not only the one left out
+      if (const auto s = dist::block_share(ids.size(0), gram_granule, r, collective->world_size()); s.end <= s.begin)
+        throw Error("distributed run: " + std::to_string(collective->world_size()) + " ranks for " +
+                    std::to_string(ids.size(0)) + " calibration blocks leaves rank " + std::to_string(r) +
+                    " none; use at most " + std::to_string(ids.size(0)) + " ranks or more --num_samples");
+    const dist::BlockShare share =
+        dist::block_share(ids.size(0), gram_granule, collective->rank(), collective->world_size());
+    spdlog::info("distributed run: this rank calibrates on blocks {}..{} of {}", share.begin, share.end - 1,
+                 ids.size(0));
+    ids = ids.slice(0, share.begin, share.end).contiguous();
+    first_block = share.begin;
+  }
   ResumeStore store(tx.resume_dir(), fingerprint);
   const int64_t resumed = store.layers_done();
   if (store.layers_done() > 0) {
@@ -299,7 +374,9 @@ QuantizeSummary QuantizeJob::run() {
                  tx.resume_dir().string());
     replay_finished_layers(run, store);
   }
-  const LayerLoop loop{run, method.get(), ckpt, *p.arch, layers, start, &store};
+  // A distributed run keeps no resume state: each rank's hidden states are its own share.
+  const LayerLoop loop{run,  method.get(), ckpt, *p.arch, layers, start, collective ? nullptr : &store,
+                       collective.get(), first_block, all_blocks, gram_granule};
   if (req.needs_calibration) {
     run.calibrated = true;
     const model::ComputeOptions compute = compute_options(request.recipe.compute_dtype, p.config.dtype);
@@ -342,6 +419,22 @@ QuantizeSummary QuantizeJob::run() {
                         [&](qf_error* err) { return f->plugin().format()->finish(f->object(), err); });
   }
 
+  // Rank 0 commits only once every rank got here: one that failed late leaves no output behind.
+  if (collective) {
+    collective->barrier();
+    spdlog::info("distributed run: {:.1f} MB summed across the {} ranks ({:.1f} MB a layer) in {:.1f} s",
+                 static_cast<double>(collective->bytes_reduced()) / 1e6, collective->world_size(),
+                 static_cast<double>(collective->bytes_reduced()) / 1e6 / static_cast<double>(std::max<int64_t>(1, layers)),
+                 collective->seconds_reducing());
+  }
+  if (worker()) {
+    QuantizeSummary summary;
+    summary.layers = layers;
+    summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    log_phases(run.phases, summary.seconds);
+    tx.abandon(false);  // its private staging folder; nothing was ever outside it
+    return summary;
+  }
   const CreateOutput create = [&](const std::string& name) { return tx.create(name); };
   if (p.layout.copy_model_files) {
     write_quantized_config(dir, run.output_quant_config(), create);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "distributed/options.hpp"
 #include "host/output_transaction.hpp"
 #include "host/plugin_registry.hpp"
 #include "recipe/recipe.hpp"
@@ -20,6 +21,10 @@ struct QuantizeRequest {
   const std::atomic<bool>* cancel = nullptr;    // set asynchronously (signals) to stop the run
   bool overwrite = false;  // --overwrite: replace a destination folder holding files we did not write
   bool resume = true;      // false (--no-resume): discard an interrupted run's state and start over
+  // Data-parallel calibration: this process is one rank of several, each calibrating on its share of
+  // the blocks. Rank 0 writes the output; the others write nothing outside a private temporary
+  // folder that they remove. Distributed runs do not resume (each rank's state would be its own).
+  dist::DistributedOptions distributed;
 };
 
 struct QuantizeSummary {
@@ -48,6 +53,8 @@ class QuantizeJob {
   const std::filesystem::path& destination() const;
   std::filesystem::path log_path() const;  // the staged quantize.log
   const std::vector<std::string>& notices() const;  // cleanup done while claiming the destination
+  // A rank other than 0 of a distributed run: it computes but never commits.
+  bool worker() const { return request_.distributed.distributed() && request_.distributed.rank > 0; }
   // Paths an emergency abort (second interrupt) removes without touching this object.
   std::filesystem::path staging_dir() const;
   void remove_staging_now() const noexcept { tx_->remove_staging_now(); }

@@ -15,12 +15,13 @@ bool clip_eligible(const std::string& short_name) {
   return true;
 }
 
-at::Tensor clip_token_sample(const at::Tensor& x, int64_t n_sample_token) {
+at::Tensor clip_token_sample(const at::Tensor& x, int64_t n_sample_token, int64_t first_row, int64_t all_rows) {
   const int64_t n = x.size(0);
-  const int64_t step = std::max<int64_t>(1, n / n_sample_token);
+  const int64_t step = std::max<int64_t>(1, (all_rows < 0 ? n : all_rows) / n_sample_token);
+  const int64_t first = (step - first_row % step) % step;  // the first local row at a multiple of step
   // Always a copy: the caller releases the captured input (which x may borrow) and then divides the
   // sample by the scales in place.
-  return x.slice(0, 0, n, step).to(at::kFloat, /*non_blocking=*/false, /*copy=*/true).contiguous();
+  return x.slice(0, std::min(first, n), n, step).to(at::kFloat, /*non_blocking=*/false, /*copy=*/true).contiguous();
 }
 
 namespace {
@@ -63,18 +64,32 @@ at::Tensor group_quadratic_errors(const at::Tensor& dw, const at::Tensor& grams,
 
 }  // namespace
 
-at::Tensor search_clip(const at::Tensor& w_in, const at::Tensor& x_sample, const QuantConfig& cfg, int n_grid,
+at::Tensor search_clip(const at::Tensor& w, const at::Tensor& x_sample, const QuantConfig& cfg, int n_grid,
                        double max_shrink) {
-  const at::Tensor w = w_in.to(at::kFloat).contiguous();
-  const int64_t out = w.size(0), in = w.size(1), G = cfg.group_size;
-  if (in % G != 0) throw std::invalid_argument("search_clip: in_features not a multiple of the group");
-  if (x_sample.size(1) != in) throw std::invalid_argument("search_clip: input width differs from in_features");
-  const int64_t ng = in / G;
+  if (w.size(1) % cfg.group_size != 0)
+    throw std::invalid_argument("search_clip: in_features not a multiple of the group");
+  if (x_sample.size(1) != w.size(1)) throw std::invalid_argument("search_clip: input width differs from in_features");
   // AutoAWQ evaluates each candidate as ((X_g w_q)-(X_g w))^2 averaged over the sampled tokens;
   // by linearity that is a quadratic form in the weight error with the group's input Gram matrix,
   // which costs G instead of n (512) multiply-adds per weight and needs no [ng, n, out] temporaries
   // (clip_group_errors keeps the direct form; the tests hold the two together).
-  const at::Tensor grams = group_grams(grouped_input(x_sample.to(at::kFloat), G));
+  const at::Tensor grams = group_grams(grouped_input(x_sample.to(at::kFloat), cfg.group_size));
+  return search_clip_with_grams(w, grams, cfg, n_grid, max_shrink);
+}
+
+at::Tensor clip_sample_gram_sums(const at::Tensor& x_sample, int64_t group_size) {
+  const at::Tensor xg = grouped_input(x_sample.to(at::kFloat), group_size);
+  return at::bmm(xg.transpose(1, 2), xg);
+}
+
+at::Tensor search_clip_with_grams(const at::Tensor& w_in, const at::Tensor& grams, const QuantConfig& cfg,
+                                  int n_grid, double max_shrink) {
+  const at::Tensor w = w_in.to(at::kFloat).contiguous();
+  const int64_t out = w.size(0), in = w.size(1), G = cfg.group_size;
+  if (in % G != 0) throw std::invalid_argument("search_clip: in_features not a multiple of the group");
+  const int64_t ng = in / G;
+  if (grams.dim() != 3 || grams.size(0) != ng || grams.size(1) != G || grams.size(2) != G)
+    throw std::invalid_argument("search_clip: group Gram matrices must be [in/G, G, G]");
   const at::Tensor wr = w.reshape({out, ng, G});
   const at::Tensor org_max = wr.abs().amax({2}, true);  // [out, ng, 1]
   at::Tensor best_max = org_max.clone();

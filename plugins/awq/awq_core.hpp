@@ -47,6 +47,8 @@ void check_group_divisible(int64_t in_features, int64_t group_size, const std::s
 at::Tensor weight_mean(const std::vector<at::Tensor>& weights, int64_t group_size);
 // Activation statistic: per-channel mean of |x| over the rows of x [tokens, C], fp32 chunks summed in double.
 at::Tensor activation_mean(const at::Tensor& x);
+// Its numerator: the per-channel sums of |x| in double (summed across ranks in a distributed run).
+at::Tensor activation_abs_sum(const at::Tensor& x);
 // Grid point: the normalised scales for grid ratio `ratio` (inf/nan replaced by 1).
 at::Tensor grid_scales(const at::Tensor& x_mean, const at::Tensor& w_mean, double ratio, bool duo_scaling);
 // Q(W·diag(s))/diag(s) for one weight (what the search evaluates).
@@ -88,11 +90,19 @@ void apply_scale_linear(at::Tensor& prev_weight, at::Tensor* prev_bias, const st
 
 // Whether AutoAWQ clips this linear (names with q_, k_, query, key, Wqkv are skipped).
 bool clip_eligible(const std::string& short_name);
-// Rows 0, step, 2*step, ... of x with step = max(1, tokens / n_sample_token) (copied).
-at::Tensor clip_token_sample(const at::Tensor& x, int64_t n_sample_token = 512);
+// Rows 0, step, 2*step, ... of x with step = max(1, tokens / n_sample_token) (copied). When x holds
+// rows first_row.. of all_rows (one rank's share), step comes from all_rows and the rows kept are
+// those whose overall index is a multiple of it, so the ranks' samples together are the whole's.
+at::Tensor clip_token_sample(const at::Tensor& x, int64_t n_sample_token = 512, int64_t first_row = 0,
+                             int64_t all_rows = -1);
 // Per (output row, group) clipping threshold [out, in/G]; x_sample [n, in].
 at::Tensor search_clip(const at::Tensor& w, const at::Tensor& x_sample, const QuantConfig& cfg, int n_grid = 20,
                        double max_shrink = 0.5);
+// The same search from the sample's per-group second moments [in/G, G, G] (X_g^T X_g / n), for
+// samples split across ranks; clip_sample_gram_sums gives one share's X_g^T X_g.
+at::Tensor clip_sample_gram_sums(const at::Tensor& x_sample, int64_t group_size);
+at::Tensor search_clip_with_grams(const at::Tensor& w, const at::Tensor& grams, const QuantConfig& cfg,
+                                  int n_grid = 20, double max_shrink = 0.5);
 // Clip loss (mean over tokens of the squared per-group partial-output error) per (row, group) for
 // a given clipped weight; exposed for tests.
 at::Tensor clip_group_errors(const at::Tensor& w, const at::Tensor& w_candidate, const at::Tensor& x_sample,

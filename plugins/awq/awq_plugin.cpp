@@ -122,6 +122,17 @@ class AwqMethod {
                           const std::map<std::string, at::Tensor>& w_orig,
                           const std::map<std::string, qf::sdk::LinearInfo>& info, const std::string& lprefix);
 
+  // The clip search on every rank's sampled tokens: the per-group second moments are summed.
+  at::Tensor search_clip_across_ranks(const qf::sdk::Calibration& cal, const at::Tensor& w,
+                                      const at::Tensor& sample) const {
+    at::Tensor sums = qf::awq::clip_sample_gram_sums(sample, cfg_.group_size).to(at::kDouble);
+    at::Tensor count = at::full({1}, sample.size(0), at::kLong);
+    all_reduce(cal, sums);
+    all_reduce(cal, count);
+    const at::Tensor grams = (sums / static_cast<double>(count.item<int64_t>())).to(at::kFloat);
+    return qf::awq::search_clip_with_grams(w, grams, cfg_);
+  }
+
   bool excluded(const std::string& short_name) const {
     for (const auto& n : not_convert_)
       if (short_name.find(n) != std::string::npos) return true;
@@ -147,6 +158,13 @@ class AwqMethod {
     at::Tensor gram = at::zeros({in, in}, at::kFloat);
     *tokens = cal.input_gram(name, aten::view(gram));
     return gram;
+  }
+  // Sums over the ranks of a distributed run (nothing to do in one process): every rank must
+  // decide the same scales and clips, so the statistics they rest on are totals.
+  void all_reduce(const qf::sdk::Calibration& cal, at::Tensor& t) const {
+    if (!distributed_) return;
+    t = t.contiguous();
+    cal.all_reduce_sum(aten::view(t));
   }
   // The host's answer to "go on?": false once the user interrupted the run.
   void stop_if_cancelled() const { session_.stop_if_cancelled("awq"); }
@@ -177,6 +195,9 @@ class AwqMethod {
   bool duo_scaling_ = true;
   int64_t n_grid_ = 20;
   bool apply_clip_ = true;
+  // Where this process's calibration rows lie among all of them (a distributed run's share).
+  bool distributed_ = false;
+  int64_t first_row_ = 0, all_rows_ = -1;
   int64_t max_calib_samples_ = 128;
   int64_t max_calib_seq_len_ = 512;
   std::vector<std::string> not_convert_;
@@ -186,10 +207,18 @@ class AwqMethod {
 void AwqMethod::quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t count) {
   const qf::sdk::Calibration cal = layer.calibration("awq");
   const std::string lprefix = "layer " + std::to_string(index) + ": ";
-  if (index == 0)
-    if (const auto shape = cal.shape())  // hosts before ABI 1.2 do not say
+  if (const auto shape = cal.shape()) {  // hosts before ABI 1.2 do not say
+    if (index == 0)
       qf::sdk::log(QF_LOG_INFO, "calibrating on " + std::to_string(shape->blocks) + " blocks of " +
-                                    std::to_string(shape->block_length) + " tokens");
+                                    std::to_string(shape->block_length) + " tokens" +
+                                    (shape->all_blocks != shape->blocks
+                                         ? " (blocks " + std::to_string(shape->first_block) + ".. of " +
+                                               std::to_string(shape->all_blocks) + " on this rank)"
+                                         : std::string()));
+    distributed_ = shape->all_blocks != shape->blocks;
+    first_row_ = shape->first_block * shape->block_length;
+    all_rows_ = shape->all_blocks * shape->block_length;
+  }
 
   // Which linears are converted; every converted one must have whole groups and 8 | out.
   std::map<std::string, qf::sdk::LinearInfo> info;
@@ -242,7 +271,14 @@ void AwqMethod::quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t c
     std::vector<SearchInputs> data(fed.size());
     {
       const at::Tensor x = captured_input(cal, name);
-      const at::Tensor x_mean = fed.empty() ? at::Tensor() : qf::awq::activation_mean(x);
+      at::Tensor x_mean;
+      if (!fed.empty() && !distributed_) {
+        x_mean = qf::awq::activation_mean(x);
+      } else if (!fed.empty()) {  // the mean over every rank's tokens
+        at::Tensor sum = qf::awq::activation_abs_sum(x);
+        all_reduce(cal, sum);
+        x_mean = (sum / static_cast<double>(all_rows_)).to(at::kFloat);
+      }
       for (size_t k = 0; k < fed.size(); ++k) {
         data[k].x_mean = x_mean;
         data[k].tokens = x.size(0);
@@ -251,7 +287,7 @@ void AwqMethod::quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t c
         else
           data[k].x = x.clone();
       }
-      if (clip) clip_x[name] = qf::awq::clip_token_sample(x);
+      if (clip) clip_x[name] = qf::awq::clip_token_sample(x, 512, first_row_, all_rows_);
     }
     cal.release_captured(name);
     t_capture_ += seconds_since(t0);
@@ -281,7 +317,8 @@ void AwqMethod::quantize_layer(qf::sdk::Layer& layer, uint32_t index, uint32_t c
     at::Tensor w = read_weight(layer, name);
     auto it = clip_x.find(name);
     if (it != clip_x.end()) {
-      const at::Tensor max_val = qf::awq::search_clip(w, it->second, cfg_);
+      const at::Tensor max_val = distributed_ ? search_clip_across_ranks(cal, w, it->second)
+                                              : qf::awq::search_clip(w, it->second, cfg_);
       w = qf::awq::apply_clip(w, max_val, cfg_.group_size);
     }
     final_w[name] = w;
@@ -327,7 +364,10 @@ at::Tensor AwqMethod::search_group(qf::sdk::Layer& layer, const qf::sdk::Calibra
     loss = [&, module, width](const std::vector<at::Tensor>& c) {
       for (size_t j = 0; j < c.size(); ++j) write_weight(layer, g.linears[j], c[j]);
       const at::Tensor yq = run_module(cal, module, in.x, width);
-      return qf::awq::mse(y_ref, yq);
+      if (!distributed_) return qf::awq::mse(y_ref, yq);
+      at::Tensor sum = at::full({1}, qf::awq::sum_squared_diff(y_ref, yq), at::kDouble);
+      all_reduce(cal, sum);  // the mean over every rank's tokens
+      return sum.item<double>() / (static_cast<double>(all_rows_) * static_cast<double>(width));
     };
   }
   const auto r = qf::awq::search_scales(ws, in.x_mean, w_mean, loss, static_cast<int>(n_grid_), duo_scaling_,

@@ -26,12 +26,16 @@ at::Tensor weight_mean(const std::vector<at::Tensor>& weights, int64_t group_siz
   return ws.reshape({rows, cols}).mean(0);
 }
 
-at::Tensor activation_mean(const at::Tensor& x) {
+at::Tensor activation_abs_sum(const at::Tensor& x) {
   const int64_t n = x.size(0);
   at::Tensor sum = at::zeros({x.size(1)}, x.options().dtype(at::kDouble));
   for (int64_t i = 0; i < n; i += kRowChunk)
     sum += x.narrow(0, i, std::min(kRowChunk, n - i)).abs().sum(0, false, at::kFloat).to(at::kDouble);
-  return (sum / static_cast<double>(n)).to(at::kFloat);
+  return sum;
+}
+
+at::Tensor activation_mean(const at::Tensor& x) {
+  return (activation_abs_sum(x) / static_cast<double>(x.size(0))).to(at::kFloat);
 }
 
 at::Tensor grid_scales(const at::Tensor& x_mean, const at::Tensor& w_mean, double ratio, bool duo_scaling) {

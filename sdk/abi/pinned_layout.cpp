@@ -149,6 +149,13 @@ QF_PIN(qf_source_model_api, encode, 24);
 QF_PIN(qf_source_model_api, set_output_quantization_config, 32);
 QF_PIN_SIZE(QF_SIZE_SOURCE_MODEL_API_1_3, 40);
 
+// ---- 1.4 added qf_calibration_api.all_reduce_sum, qf_calibration_shape.first_block and all_blocks
+QF_PIN(qf_calibration_api, all_reduce_sum, 72);
+QF_PIN(qf_calibration_shape, first_block, 32);
+QF_PIN(qf_calibration_shape, all_blocks, 40);
+QF_PIN_SIZE(QF_SIZE_CALIBRATION_API_1_4, 80);
+QF_PIN_SIZE(QF_SIZE_CALIBRATION_SHAPE_1_4, 48);
+
 // Fields added after a version start at or after that version's sizeof (tail padding included),
 // so an older party's unset padding is never read as a newer field. The sizeof each struct had
 // when it shipped; a struct's first appended field must start at or after it.
@@ -159,6 +166,8 @@ QF_PIN_APPENDED_AFTER(qf_host_api, host_data, 48);
 QF_PIN_APPENDED_AFTER(qf_session_api, create_scratch, 128);
 QF_PIN_APPENDED_AFTER(qf_calibration_api, release_captured, 56);
 QF_PIN_APPENDED_AFTER(qf_calibration_api, calibration_shape, 64);
+QF_PIN_APPENDED_AFTER(qf_calibration_api, all_reduce_sum, 72);
+QF_PIN_APPENDED_AFTER(qf_calibration_shape, first_block, 32);
 // Not grown yet; their shipped sizeof (a field appended later starts at or after it):
 // qf_linear_info 48, qf_method_requirements 32 (its last field ends at 25), qf_scaling_group 40,
-// qf_method_vtable 48, qf_format_vtable 48, qf_calibration_shape 32, qf_source_model_api 40.
+// qf_method_vtable 48, qf_format_vtable 48, qf_source_model_api 40.

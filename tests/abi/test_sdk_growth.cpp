@@ -45,9 +45,22 @@ int32_t fake_create_scratch(qf_session*, const char* name, char* path, size_t ca
   return QF_OK;
 }
 void fake_release(qf_layer*, const char* name) { g_calls.push_back(std::string("release ") + name); }
+// A 1.4 host's answer: this rank has blocks 5..7 of 12.
 int32_t fake_shape(qf_layer*, qf_calibration_shape* out, qf_error*) {
-  qf_calibration_shape s{sizeof(qf_calibration_shape), 3, 96, 288};
+  qf_calibration_shape s{sizeof(qf_calibration_shape), 3, 96, 288, 5, 12};
   qf::abi::copy_out(out, s);
+  return QF_OK;
+}
+// A 1.2 host's: its struct ends at `tokens`, so it copies no more than that.
+int32_t fake_shape_1_2(qf_layer*, qf_calibration_shape* out, qf_error*) {
+  qf_calibration_shape s{QF_SIZE_CALIBRATION_SHAPE_1_2, 3, 96, 288, 99, 99};
+  std::memcpy(reinterpret_cast<char*>(out) + sizeof(uint32_t), reinterpret_cast<const char*>(&s) + sizeof(uint32_t),
+              QF_SIZE_CALIBRATION_SHAPE_1_2 - sizeof(uint32_t));
+  return QF_OK;
+}
+int32_t fake_all_reduce(qf_layer*, DLTensor* t, qf_error*) {
+  static_cast<double*>(t->data)[0] *= 2;  // as if a second rank held the same value
+  g_calls.push_back("all_reduce_sum");
   return QF_OK;
 }
 
@@ -145,6 +158,7 @@ TEST_CASE("calibration services added after 1.0 are used only when the host's ta
   qf_calibration_api api{};
   api.release_captured = &fake_release;
   api.calibration_shape = &fake_shape;
+  api.all_reduce_sum = &fake_all_reduce;
   api.struct_size = QF_SIZE_CALIBRATION_API_1_0;
   const qf::sdk::Calibration v10(&api, nullptr);
   v10.release_captured("mlp.down_proj");
@@ -160,7 +174,33 @@ TEST_CASE("calibration services added after 1.0 are used only when the host's ta
   CHECK(shape->blocks == 3);
   CHECK(shape->block_length == 96);
   CHECK(shape->tokens == 288);
+  CHECK(shape->first_block == 5);
+  CHECK(shape->all_blocks == 12);
   CHECK(g_calls == std::vector<std::string>{"release mlp.down_proj"});
+
+  // all_reduce_sum (1.4): a 1.2 host never splits the blocks, so the SDK says so and sums nothing.
+  double value = 1.5;
+  int64_t one = 1;
+  DLTensor t{};
+  t.data = &value;
+  t.ndim = 1;
+  t.shape = &one;
+  t.dtype = DLDataType{kDLFloat, 64, 1};
+  t.device = DLDevice{kDLCPU, 0};
+  api.calibration_shape = &fake_shape_1_2;
+  api.struct_size = QF_SIZE_CALIBRATION_API_1_2;
+  const qf::sdk::Calibration old_host(&api, nullptr);
+  const auto old_shape = old_host.shape();
+  REQUIRE(old_shape.has_value());
+  CHECK(old_shape->first_block == 0);
+  CHECK(old_shape->all_blocks == 3);
+  old_host.all_reduce_sum(t);
+  CHECK(value == 1.5);
+  api.struct_size = sizeof(qf_calibration_api);
+  const qf::sdk::Calibration new_host(&api, nullptr);
+  new_host.all_reduce_sum(t);
+  CHECK(value == 3.0);
+  CHECK(g_calls.back() == "all_reduce_sum");
 }
 
 TEST_CASE("the SDK guard keeps error kinds and never passes a LibTorch backtrace on", "[abi][sdk]") {

@@ -150,7 +150,7 @@ int32_t input_gram(qf_layer*, const char* n, DLTensor* gram, int64_t* tokens, qf
   g_mock->events.push_back("gram " + l.short_name);
   return QF_OK;
 }
-const qf_calibration_api kCalib = {sizeof(qf_calibration_api), nullptr, &input_gram, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+const qf_calibration_api kCalib = {sizeof(qf_calibration_api), nullptr, &input_gram, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
 const void* get_extension(qf_session*, const char* id) {
   return g_mock->calibration && std::strcmp(id, QF_CALIBRATION_EXTENSION_ID) == 0 ? &kCalib : nullptr;
 }

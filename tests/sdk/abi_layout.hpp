@@ -109,6 +109,7 @@ inline std::string abi_layout() {
   QF_FIELD(qf_calibration_api, scaling_group);
   QF_FIELD(qf_calibration_api, release_captured);
   QF_FIELD(qf_calibration_api, calibration_shape);
+  QF_FIELD(qf_calibration_api, all_reduce_sum);
   QF_STRUCT(qf_scaling_group);
   QF_FIELD(qf_scaling_group, struct_size);
   QF_FIELD(qf_scaling_group, prev_op);
@@ -120,6 +121,8 @@ inline std::string abi_layout() {
   QF_FIELD(qf_calibration_shape, blocks);
   QF_FIELD(qf_calibration_shape, block_length);
   QF_FIELD(qf_calibration_shape, tokens);
+  QF_FIELD(qf_calibration_shape, first_block);
+  QF_FIELD(qf_calibration_shape, all_blocks);
   QF_STRUCT(qf_source_model_api);
   QF_FIELD(qf_source_model_api, struct_size);
   QF_FIELD(qf_source_model_api, model_dir);

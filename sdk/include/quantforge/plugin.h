@@ -48,7 +48,7 @@ extern "C" {
 #endif
 
 #define QF_ABI_VERSION_MAJOR 1
-#define QF_ABI_VERSION_MINOR 3
+#define QF_ABI_VERSION_MINOR 4
 
 /* Bytes from the start of struct TYPE up to and including FIELD: the struct_size a reader needs to
  * see before it may use FIELD. */
@@ -347,6 +347,11 @@ typedef struct qf_calibration_shape {
   int64_t blocks;       /* calibration blocks (sequences) */
   int64_t block_length; /* tokens per block: run_module inputs are whole blocks of this length */
   int64_t tokens;       /* blocks * block_length: the rows of captured_input */
+  /* Since 1.4. A distributed run gives each rank a contiguous share of the calibration blocks: the
+   * rows above are blocks first_block .. first_block + blocks - 1 of all_blocks (a single process:
+   * first_block 0, all_blocks = blocks). Methods that sample tokens by position use them. */
+  int64_t first_block;
+  int64_t all_blocks;
 } qf_calibration_shape;
 
 /* Calibration services for methods that need data (AWQ, GPTQ). Valid inside quantize_layer, for
@@ -390,6 +395,15 @@ typedef struct qf_calibration_api {
    * calibration blocks of how many tokens the host prepared for this run (the method's
    * requirements ask; the user's --seqlen and the model's context length decide). */
   int32_t (*calibration_shape)(qf_layer* layer, qf_calibration_shape* out, qf_error* err);
+  /* Since 1.4 (check with QF_HAS_FIELD; older hosts never run distributed). Sums `inout` (a
+   * contiguous CPU tensor of float32, float64 or int64, owned by the caller) element-wise over the
+   * ranks of a distributed run, in place; every rank receives the same bits. In a single process it
+   * returns at once and leaves the tensor as it is. A method whose decisions rest on sums over the
+   * calibration tokens it computed itself from captured_input or run_module (means, losses) calls
+   * it so that every rank decides the same; input_gram's Gram matrix and token count are already
+   * totals. Every rank must make the same calls in the same order (they are collective). Same
+   * thread as quantize_layer. QF_ERR_IO when another rank failed or did not answer in time. */
+  int32_t (*all_reduce_sum)(qf_layer* layer, DLTensor* inout, qf_error* err);
 } qf_calibration_api;
 
 /* ---------------------------------------------------------------- optional: "qf.source_model/1" */
@@ -447,6 +461,8 @@ typedef struct qf_source_model_api {
 #define QF_SIZE_CALIBRATION_API_1_2 QF_SIZE_THROUGH(qf_calibration_api, calibration_shape)
 #define QF_SIZE_CALIBRATION_SHAPE_1_2 QF_SIZE_THROUGH(qf_calibration_shape, tokens)
 #define QF_SIZE_SOURCE_MODEL_API_1_3 QF_SIZE_THROUGH(qf_source_model_api, set_output_quantization_config)
+#define QF_SIZE_CALIBRATION_API_1_4 QF_SIZE_THROUGH(qf_calibration_api, all_reduce_sum)
+#define QF_SIZE_CALIBRATION_SHAPE_1_4 QF_SIZE_THROUGH(qf_calibration_shape, all_blocks)
 
 /* ---------------------------------------------------------------- entry symbol */
 

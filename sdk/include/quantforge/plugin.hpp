@@ -144,6 +144,10 @@ struct CalibrationShape {
   int64_t blocks = 0;
   int64_t block_length = 0;
   int64_t tokens = 0;
+  // 1.4: this process's blocks are first_block.. of all_blocks (a distributed run gives each rank
+  // a share); hosts before 1.4 never split: 0 and blocks.
+  int64_t first_block = 0;
+  int64_t all_blocks = 0;
 };
 
 class Calibration;
@@ -388,7 +392,19 @@ class Calibration {
     s.struct_size = sizeof(s);
     qf_error err{};
     check(api_->calibration_shape(layer_, &s, &err), err);
-    return CalibrationShape{s.blocks, s.block_length, s.tokens};
+    // copy_out keeps our struct_size: the host's table tells its version (1.4 fills the split).
+    const bool split_known = QF_HAS_FIELD(api_, qf_calibration_api, all_reduce_sum);
+    return CalibrationShape{s.blocks, s.block_length, s.tokens, split_known ? s.first_block : 0,
+                            split_known ? s.all_blocks : s.blocks};
+  }
+  // Sums `inout` (contiguous CPU float32/float64/int64, the caller's) over the ranks of a
+  // distributed run in place (1.4). Hosts before 1.4 never run distributed: nothing to do.
+  // Collective: every rank must make the same calls in the same order.
+  void all_reduce_sum(const DLTensor& inout) const {
+    if (!QF_HAS_FIELD(api_, qf_calibration_api, all_reduce_sum)) return;
+    qf_error err{};
+    DLTensor t = inout;
+    check(api_->all_reduce_sum(layer_, &t, &err), err);
   }
   const qf_calibration_api* api() const { return api_; }
 
