@@ -25,7 +25,7 @@ esac
 model="$bench_dir/qwen2.5-0.5b-synthetic-$layers"
 [ -f "$model/model.safetensors" ] || "$gen" "$model" --layers "$layers" --tokenizer-from tests/data/models/tiny-llama
 one="$bench_dir/dist-$method-1" many="$bench_dir/dist-$method-$ranks"
-rm -rf "$one" "$many" "$one.log" "$many.log"
+rm -rf "$one" "$many" "$one.log" "$many.log" "$many.log.rank"*
 
 seconds_of() { awk -v p="$2" 'index($0, p) { v = $(NF-1); sub("s", "", v); t += v } END { printf "%.1f", t + 0 }' "$1"; }
 

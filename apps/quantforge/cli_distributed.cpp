@@ -10,7 +10,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
+#include <chrono>
 #include <thread>
 
 #include "common/error.hpp"
@@ -128,7 +130,9 @@ int run_launch(const std::vector<std::string>& args) {
       ::setenv("MASTER_ADDR", "127.0.0.1", 1);
       ::setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
       std::vector<char*> argv;
-      std::string self = "/proc/self/exe";
+      std::error_code ec;  // the real path, so the ranks show as quantforge in ps and pkill
+      std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+      if (ec || self.empty()) self = "/proc/self/exe";
       argv.push_back(self.data());
       for (auto& a : child) argv.push_back(a.data());
       argv.push_back(nullptr);
@@ -139,25 +143,36 @@ int run_launch(const std::vector<std::string>& args) {
     pids.push_back(pid);
   }
   // Ctrl-C reaches the ranks through the terminal's process group; SIGTERM to us is passed on.
+  // Once one rank fails the others are asked to stop (SIGTERM: they abandon their staging), and
+  // killed if they have not after a grace period (a rank waiting at the rendezvous cannot stop
+  // before its timeout otherwise).
   struct sigaction sa{};
   sa.sa_handler = remember_signal;
   ::sigaction(SIGTERM, &sa, nullptr);
+  constexpr auto kGrace = std::chrono::seconds(15);
   int exit_code = kExitOk;
   size_t running = pids.size();
   bool stopping = false;
+  std::chrono::steady_clock::time_point stop_sent;
+  auto stop_all = [&] {
+    if (stopping) return;
+    for (pid_t p : pids)
+      if (p > 0) ::kill(p, SIGTERM);
+    stopping = true;
+    stop_sent = std::chrono::steady_clock::now();
+  };
   while (running > 0) {
+    if (g_forwarded_signal) stop_all();
+    if (stopping && std::chrono::steady_clock::now() - stop_sent > kGrace)
+      for (pid_t p : pids)
+        if (p > 0) ::kill(p, SIGKILL);
     int status = 0;
-    const pid_t done = ::waitpid(-1, &status, 0);
-    if (done < 0) {
-      if (errno == EINTR) {
-        if (g_forwarded_signal && !stopping) {
-          for (pid_t p : pids) ::kill(p, SIGTERM);
-          stopping = true;
-        }
-        continue;
-      }
-      break;
+    const pid_t done = ::waitpid(-1, &status, WNOHANG);
+    if (done == 0 || (done < 0 && errno == EINTR)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
     }
+    if (done < 0) break;
     --running;
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     for (size_t r = 0; r < pids.size(); ++r)
@@ -167,10 +182,7 @@ int run_launch(const std::vector<std::string>& args) {
           std::cerr << "quantforge launch: rank " << r << " exited with " << code
                     << (stopping ? "" : "; stopping the other ranks") << "\n";
           if (exit_code == kExitOk) exit_code = code;
-          if (!stopping)
-            for (pid_t p : pids)
-              if (p > 0) ::kill(p, SIGTERM);
-          stopping = true;
+          stop_all();
         }
       }
   }

@@ -79,7 +79,11 @@ void apply_job_options(const po::variables_map& vm, pipeline::QuantizeRequest& r
 int run_job(const pipeline::QuantizeRequest& request, const host::PluginRegistry& registry,
             const po::variables_map& vm) {
   const bool verbose = vm["verbose"].as<bool>();
-  const fs::path log_file = vm.count("log-file") ? checked_log_file(vm["log-file"].as<std::string>()) : fs::path();
+  std::string given_log = vm.count("log-file") ? vm["log-file"].as<std::string>() : std::string();
+  // Ranks of a distributed run share the command line: each but rank 0 logs beside it (.rankR).
+  if (!given_log.empty() && request.distributed.distributed() && request.distributed.rank > 0)
+    given_log += ".rank" + std::to_string(request.distributed.rank);
+  const fs::path log_file = given_log.empty() ? fs::path() : checked_log_file(given_log);
 
   std::unique_ptr<pipeline::QuantizeJob> job;
   try {

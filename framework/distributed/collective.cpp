@@ -60,8 +60,9 @@ std::unique_ptr<Collective> Collective::connect(const DistributedOptions& option
     auto prefixed = c10::make_intrusive<c10d::PrefixStore>("quantforge", group->store);
     group->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, options.rank, options.world_size, go);
   } catch (const std::exception& e) {
-    throw Error("rank " + std::to_string(options.rank) + ": could not connect to the other ranks through " + where +
-                ": " + message_of(e) + " (GLOO_SOCKET_IFNAME names the network interface to use)");
+    throw Error("rank " + std::to_string(options.rank) + " of " + std::to_string(options.world_size) +
+                ": could not connect to the other ranks through " + where + " within " + seconds(options.timeout) +
+                ": " + message_of(e) + " (start every rank; GLOO_SOCKET_IFNAME names the network interface to use)");
   }
   c->group_ = std::move(group);
   return c;

@@ -425,6 +425,8 @@ int32_t calibration_shape(qf_layer* layer, qf_calibration_shape* out, qf_error* 
     filled.tokens = c.blocks() * c.block_length();
     filled.first_block = c.first_block();
     filled.all_blocks = c.all_blocks();
+    filled.rank = c.rank();
+    filled.ranks = c.ranks();
     qf::abi::copy_out(out, filled);
   });
 }

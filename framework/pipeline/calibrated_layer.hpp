@@ -51,6 +51,8 @@ class CalibratedLayer final : public qf_layer {
   // start on piece boundaries) form the same pieces and the same Gram matrices.
   void set_gram_granule(int64_t blocks);
   int64_t first_block() const { return first_block_; }
+  int32_t rank() const { return collective_ ? collective_->rank() : 0; }
+  int32_t ranks() const { return collective_ ? collective_->world_size() : 1; }
   int64_t all_blocks() const { return collective_ ? all_blocks_ : blocks(); }
 
   const std::vector<host::LinearDesc>& linears() const override { return linears_; }

@@ -81,6 +81,16 @@ class GptqMethod {
     std::map<uint32_t, std::vector<const qf::sdk::LinearInfo*>> groups;
     for (const auto& l : linears) groups[true_sequential_ ? l.sequential_group : 0].push_back(&l);
 
+    // A distributed run solves each Linear on one rank (round robin over the layer's Linears) and
+    // shares the result; every rank then writes the same weights. One process solves them all.
+    int32_t rank = 0, ranks = 1;
+    if (const auto shape = calib.shape()) {
+      rank = shape->rank;
+      ranks = shape->ranks;
+    }
+    std::map<std::string, int32_t> owner;
+    for (size_t k = 0; k < linears.size(); ++k) owner[linears[k].short_name] = static_cast<int32_t>(k % ranks);
+
     for (const auto& entry : groups) {
       const auto& members = entry.second;
       // All grams of the group before any write: the host recomputes inputs after a write.
@@ -95,10 +105,18 @@ class GptqMethod {
         grams.push_back(gram);
         gram_seconds[m] = seconds_since(t0);
       }
+      // Each member's Hessian is fixed now: the owners solve their members side by side, then the
+      // results are shared in member order and written.
+      std::vector<SolvedLinear> solved(members.size());
       for (size_t m = 0; m < members.size(); ++m) {
         session_.stop_if_cancelled("gptq");
-        quantize_linear(layer, index, *members[m], grams[m], tokens[m], gram_seconds[m]);
+        if (owner[members[m]->short_name] == rank)
+          solved[m] = solve_linear(layer, index, *members[m], grams[m], tokens[m], gram_seconds[m]);
         grams[m] = at::Tensor();
+      }
+      for (size_t m = 0; m < members.size(); ++m) {
+        if (ranks > 1) share(calib, *members[m], owner[members[m]->short_name] == rank, solved[m]);
+        apply_linear(layer, *members[m], solved[m]);
       }
     }
     if (!session_.progress("gptq", index + 1, count)) throw PluginError(QF_ERR_CANCELLED, "cancelled");
@@ -126,8 +144,51 @@ class GptqMethod {
   }
 
  private:
-  void quantize_linear(qf::sdk::Layer& layer, uint32_t index, const qf::sdk::LinearInfo& l, const at::Tensor& gram,
-                       int64_t tokens, double gram_seconds) {
+  // What every rank needs of one solved Linear: the weights to write and the tensors to emit.
+  struct SolvedLinear {
+    at::Tensor dequantized;  // fp32 [out, in]
+    at::Tensor qweight;      // int32 [in / pf, out], packed
+    at::Tensor qzeros;       // int32 [ngroups, out / pf], packed
+    at::Tensor scales;       // fp32 [out, ngroups]
+    at::Tensor g_idx;        // int32 [in]
+  };
+
+  int64_t ngroups_of(const qf::sdk::LinearInfo& l) const {
+    return o_.group_size > 0 ? (l.in_features + o_.group_size - 1) / o_.group_size : 1;
+  }
+
+  // The owner's result to every rank: all_reduce_sum of the owner's tensors and the others' zeros
+  // (x + 0 is x, so the sum is the owner's values bit for bit; integers travel as int64).
+  void share(const qf::sdk::Calibration& calib, const qf::sdk::LinearInfo& l, bool owner, SolvedLinear& s) const {
+    const int64_t out = l.out_features, in = l.in_features, ngroups = ngroups_of(l), pf = 32 / o_.bits;
+    auto send = [&](at::Tensor& t, std::vector<int64_t> shape, at::ScalarType type) {
+      at::Tensor wire = owner ? t.to(type == at::kInt ? at::kLong : type).contiguous()
+                              : at::zeros(shape, type == at::kInt ? at::kLong : type);
+      if (owner && wire.sizes() != at::IntArrayRef(shape))
+        throw PluginError(QF_ERR_INTERNAL, l.name + ": solved tensor shape differs from the shared one (a bug)");
+      calib.all_reduce_sum(aten::view(wire));
+      t = wire.to(type);
+    };
+    send(s.dequantized, {out, in}, at::kFloat);
+    send(s.qweight, {in / pf, out}, at::kInt);
+    send(s.qzeros, {ngroups, out / pf}, at::kInt);
+    send(s.scales, {out, ngroups}, at::kFloat);
+    send(s.g_idx, {in}, at::kInt);
+  }
+
+  void apply_linear(qf::sdk::Layer& layer, const qf::sdk::LinearInfo& l, const SolvedLinear& s) {
+    const auto t1 = std::chrono::steady_clock::now();
+    const at::Tensor dequantized = s.dequantized.contiguous();
+    layer.write_weight(l.short_name, aten::view(dequantized));
+    emit(l.name + ".qweight", s.qweight);
+    emit(l.name + ".qzeros", s.qzeros);
+    emit(l.name + ".scales", s.scales.t().contiguous().to(at::kHalf));
+    emit(l.name + ".g_idx", s.g_idx);
+    t_pack_ += seconds_since(t1);
+  }
+
+  SolvedLinear solve_linear(qf::sdk::Layer& layer, uint32_t index, const qf::sdk::LinearInfo& l, const at::Tensor& gram,
+                            int64_t tokens, double gram_seconds) {
     const auto t0 = std::chrono::steady_clock::now();
     const qf::sdk::MatrixView wv = layer.read_weight(l.short_name);
     if (wv.rows != l.out_features || wv.cols != l.in_features)
@@ -149,15 +210,18 @@ class GptqMethod {
     const double solve_seconds = seconds_since(t0);
 
     const auto t1 = std::chrono::steady_clock::now();
-    const at::Tensor dequantized = r.dequantized.contiguous();
-    layer.write_weight(l.short_name, aten::view(dequantized));
+    SolvedLinear s;
+    s.dequantized = r.dequantized.contiguous();
     const int64_t out = l.out_features, in = l.in_features, ngroups = r.scales.size(1), pf = 32 / o_.bits;
-    const std::vector<int32_t> qweight = qf::pack::gptq_pack_qweight(to_vector(r.codes), out, in, o_.bits);
-    const std::vector<int32_t> qzeros = qf::pack::gptq_pack_qzeros(to_vector(r.zeros), out, ngroups, o_.bits, o_.sym);
-    emit(l.name + ".qweight", at::from_blob(const_cast<int32_t*>(qweight.data()), {in / pf, out}, at::kInt));
-    emit(l.name + ".qzeros", at::from_blob(const_cast<int32_t*>(qzeros.data()), {ngroups, out / pf}, at::kInt));
-    emit(l.name + ".scales", r.scales.t().contiguous().to(at::kHalf));
-    emit(l.name + ".g_idx", r.g_idx);
+    if (ngroups != ngroups_of(l))
+      throw PluginError(QF_ERR_INTERNAL, l.name + ": the solver made " + std::to_string(ngroups) + " groups, expected " +
+                                             std::to_string(ngroups_of(l)));
+    s.qweight = at::tensor(qf::pack::gptq_pack_qweight(to_vector(r.codes), out, in, o_.bits), at::kInt)
+                    .view({in / pf, out});
+    s.qzeros = at::tensor(qf::pack::gptq_pack_qzeros(to_vector(r.zeros), out, ngroups, o_.bits, o_.sym), at::kInt)
+                   .view({ngroups, out / pf});
+    s.scales = r.scales.contiguous();
+    s.g_idx = r.g_idx.to(at::kInt).contiguous();
     const double pack_seconds = seconds_since(t1);
     t_gram_ += gram_seconds;
     t_solve_ += solve_seconds;
@@ -171,6 +235,7 @@ class GptqMethod {
                                   " time=" + num(gram_seconds + solve_seconds + pack_seconds, "%.3f") + "s (gram " +
                                   num(gram_seconds, "%.3f") + "s, solve " + num(solve_seconds, "%.3f") + "s, pack " +
                                   num(pack_seconds, "%.3f") + "s)" + extra);
+    return s;
   }
 
   void emit(const std::string& name, const at::Tensor& t) const {

@@ -149,12 +149,15 @@ QF_PIN(qf_source_model_api, encode, 24);
 QF_PIN(qf_source_model_api, set_output_quantization_config, 32);
 QF_PIN_SIZE(QF_SIZE_SOURCE_MODEL_API_1_3, 40);
 
-// ---- 1.4 added qf_calibration_api.all_reduce_sum, qf_calibration_shape.first_block and all_blocks
+// ---- 1.4 added qf_calibration_api.all_reduce_sum, qf_calibration_shape.first_block, all_blocks,
+//      rank and ranks
 QF_PIN(qf_calibration_api, all_reduce_sum, 72);
 QF_PIN(qf_calibration_shape, first_block, 32);
 QF_PIN(qf_calibration_shape, all_blocks, 40);
+QF_PIN(qf_calibration_shape, rank, 48);
+QF_PIN(qf_calibration_shape, ranks, 52);
 QF_PIN_SIZE(QF_SIZE_CALIBRATION_API_1_4, 80);
-QF_PIN_SIZE(QF_SIZE_CALIBRATION_SHAPE_1_4, 48);
+QF_PIN_SIZE(QF_SIZE_CALIBRATION_SHAPE_1_4, 56);
 
 // Fields added after a version start at or after that version's sizeof (tail padding included),
 // so an older party's unset padding is never read as a newer field. The sizeof each struct had

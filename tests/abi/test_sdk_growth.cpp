@@ -47,13 +47,13 @@ int32_t fake_create_scratch(qf_session*, const char* name, char* path, size_t ca
 void fake_release(qf_layer*, const char* name) { g_calls.push_back(std::string("release ") + name); }
 // A 1.4 host's answer: this rank has blocks 5..7 of 12.
 int32_t fake_shape(qf_layer*, qf_calibration_shape* out, qf_error*) {
-  qf_calibration_shape s{sizeof(qf_calibration_shape), 3, 96, 288, 5, 12};
+  qf_calibration_shape s{sizeof(qf_calibration_shape), 3, 96, 288, 5, 12, 1, 4};
   qf::abi::copy_out(out, s);
   return QF_OK;
 }
 // A 1.2 host's: its struct ends at `tokens`, so it copies no more than that.
 int32_t fake_shape_1_2(qf_layer*, qf_calibration_shape* out, qf_error*) {
-  qf_calibration_shape s{QF_SIZE_CALIBRATION_SHAPE_1_2, 3, 96, 288, 99, 99};
+  qf_calibration_shape s{QF_SIZE_CALIBRATION_SHAPE_1_2, 3, 96, 288, 99, 99, 9, 9};
   std::memcpy(reinterpret_cast<char*>(out) + sizeof(uint32_t), reinterpret_cast<const char*>(&s) + sizeof(uint32_t),
               QF_SIZE_CALIBRATION_SHAPE_1_2 - sizeof(uint32_t));
   return QF_OK;
@@ -176,6 +176,8 @@ TEST_CASE("calibration services added after 1.0 are used only when the host's ta
   CHECK(shape->tokens == 288);
   CHECK(shape->first_block == 5);
   CHECK(shape->all_blocks == 12);
+  CHECK(shape->rank == 1);
+  CHECK(shape->ranks == 4);
   CHECK(g_calls == std::vector<std::string>{"release mlp.down_proj"});
 
   // all_reduce_sum (1.4): a 1.2 host never splits the blocks, so the SDK says so and sums nothing.
@@ -194,6 +196,8 @@ TEST_CASE("calibration services added after 1.0 are used only when the host's ta
   REQUIRE(old_shape.has_value());
   CHECK(old_shape->first_block == 0);
   CHECK(old_shape->all_blocks == 3);
+  CHECK(old_shape->rank == 0);
+  CHECK(old_shape->ranks == 1);
   old_host.all_reduce_sum(t);
   CHECK(value == 1.5);
   api.struct_size = sizeof(qf_calibration_api);

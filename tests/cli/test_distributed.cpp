@@ -149,6 +149,26 @@ TEST_CASE("a rank that dies ends the others with a clear error, and nothing is c
   CHECK_FALSE(fs::exists(tmp / "out"));
 }
 
+TEST_CASE("a rank that finds no others stops after the timeout, naming the address", "[distributed]") {
+  const TempDir tmp("distributed_alone");
+  const fs::path model = tiny_model(tmp);
+  const std::string port = std::to_string(free_port());
+  for (const std::string rank : {"0", "1"}) {  // the one that would serve the rendezvous, and a client
+    INFO("rank " << rank);
+    const auto start = std::chrono::steady_clock::now();
+    const auto r = qf::test::run_shell(kBin + " quantize " + model.string() +
+                                       " --gptq --num_samples 8 --seqlen 64 --threads 1 --world-size 2 --rank " + rank +
+                                       " --master 127.0.0.1:" + port + " --dist-timeout 3 --output " +
+                                       (tmp / "out").string());
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    CHECK(r.code == 1);
+    // Rank 0 serves the rendezvous, so it is the Gloo connection that times out there.
+    CHECK_THAT(r.output, Catch::Contains("127.0.0.1:" + port) && Catch::Contains("within 3 s"));
+    CHECK(seconds < 30);
+    CHECK_FALSE(fs::exists(tmp / "out"));
+  }
+}
+
 TEST_CASE("ranks given different inputs are refused at the start, on every rank", "[distributed]") {
   const TempDir tmp("distributed_mismatch");
   const fs::path model = tiny_model(tmp);

@@ -123,6 +123,8 @@ inline std::string abi_layout() {
   QF_FIELD(qf_calibration_shape, tokens);
   QF_FIELD(qf_calibration_shape, first_block);
   QF_FIELD(qf_calibration_shape, all_blocks);
+  QF_FIELD(qf_calibration_shape, rank);
+  QF_FIELD(qf_calibration_shape, ranks);
   QF_STRUCT(qf_source_model_api);
   QF_FIELD(qf_source_model_api, struct_size);
   QF_FIELD(qf_source_model_api, model_dir);

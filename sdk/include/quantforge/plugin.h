@@ -352,6 +352,11 @@ typedef struct qf_calibration_shape {
    * first_block 0, all_blocks = blocks). Methods that sample tokens by position use them. */
   int64_t first_block;
   int64_t all_blocks;
+  /* Since 1.4. This process's rank among `ranks` processes (0 and 1 in a single process). Ranks may
+   * divide work that is not about the blocks (GPTQ solves each Linear on one rank) and share the
+   * results through all_reduce_sum: the others contribute zeros. */
+  int32_t rank;
+  int32_t ranks;
 } qf_calibration_shape;
 
 /* Calibration services for methods that need data (AWQ, GPTQ). Valid inside quantize_layer, for
@@ -462,7 +467,7 @@ typedef struct qf_source_model_api {
 #define QF_SIZE_CALIBRATION_SHAPE_1_2 QF_SIZE_THROUGH(qf_calibration_shape, tokens)
 #define QF_SIZE_SOURCE_MODEL_API_1_3 QF_SIZE_THROUGH(qf_source_model_api, set_output_quantization_config)
 #define QF_SIZE_CALIBRATION_API_1_4 QF_SIZE_THROUGH(qf_calibration_api, all_reduce_sum)
-#define QF_SIZE_CALIBRATION_SHAPE_1_4 QF_SIZE_THROUGH(qf_calibration_shape, all_blocks)
+#define QF_SIZE_CALIBRATION_SHAPE_1_4 QF_SIZE_THROUGH(qf_calibration_shape, ranks)
 
 /* ---------------------------------------------------------------- entry symbol */
 

@@ -19,6 +19,7 @@
 // quantforge/aten_dlpack.hpp.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -148,6 +149,8 @@ struct CalibrationShape {
   // a share); hosts before 1.4 never split: 0 and blocks.
   int64_t first_block = 0;
   int64_t all_blocks = 0;
+  int32_t rank = 0;   // 1.4: this process among `ranks` (older hosts: 0 of 1)
+  int32_t ranks = 1;
 };
 
 class Calibration;
@@ -394,8 +397,13 @@ class Calibration {
     check(api_->calibration_shape(layer_, &s, &err), err);
     // copy_out keeps our struct_size: the host's table tells its version (1.4 fills the split).
     const bool split_known = QF_HAS_FIELD(api_, qf_calibration_api, all_reduce_sum);
-    return CalibrationShape{s.blocks, s.block_length, s.tokens, split_known ? s.first_block : 0,
-                            split_known ? s.all_blocks : s.blocks};
+    return CalibrationShape{s.blocks,
+                            s.block_length,
+                            s.tokens,
+                            split_known ? s.first_block : 0,
+                            split_known ? s.all_blocks : s.blocks,
+                            split_known ? s.rank : 0,
+                            split_known ? std::max<int32_t>(1, s.ranks) : 1};
   }
   // Sums `inout` (contiguous CPU float32/float64/int64, the caller's) over the ranks of a
   // distributed run in place (1.4). Hosts before 1.4 never run distributed: nothing to do.
