@@ -41,7 +41,7 @@ s2=$(date +%s.%N)
 grep -E "time by phase|^\[.*\]   " "$one.log" | sed 's/^\[[0-9:]*\] \[info\] //'
 grep -E "summed across" "$many.log" | sed 's/^\[[0-9:]*\] \[rank 0\] \[info\] //'
 if cmp -s "$one/model.safetensors" "$many/model.safetensors"; then same=yes; else same=NO; fi
-total=$(seconds_of "$one.log" "time by phase (total")
+total=$(sed -nE 's/.*time by phase \(total ([0-9.]+)s.*/\1/p' "$one.log" | tail -n 1)
 parallel=$(awk -v a="$(seconds_of "$one.log" "capture forwards")" -v b="$(seconds_of "$one.log" "propagation forwards")" \
   -v c="$(seconds_of "$one.log" "Gram accumulation")" -v d="$(seconds_of "$one.log" "module forwards")" \
   'BEGIN { printf "%.1f", a + b + c + d }')
