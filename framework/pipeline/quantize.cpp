@@ -1,6 +1,5 @@
 #include "pipeline/quantize.hpp"
 
-#include <ATen/Functions.h>
 #include <ATen/Parallel.h>
 #include <spdlog/spdlog.h>
 
@@ -27,6 +26,7 @@
 #include "pipeline/memory_usage.hpp"
 #include "pipeline/model_files.hpp"
 #include "pipeline/plugin_instance.hpp"
+#include "pipeline/rank_share.hpp"
 #include "pipeline/run_services.hpp"
 #include "pipeline/layer_loops.hpp"
 #include "pipeline/calibration_inputs.hpp"
@@ -199,22 +199,6 @@ host::OutputSetSpec output_spec(const QuantizeRequest& request, const Prepared& 
   return spec;
 }
 
-// What every rank of a distributed run must share, independent of where the files lie and when
-// they were copied there: config.json's bytes, the weight files' names and sizes, and the tensor
-// table (names, dtypes, shapes).
-std::string model_identity(const fs::path& dir, const st::Checkpoint& ckpt) {
-  std::ifstream in(dir / "config.json", std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  for (const auto& f : ckpt.files()) text += "|" + f->path().filename().string() + ":" + std::to_string(file_size_or_zero(f->path()));
-  for (const auto& name : ckpt.names()) {
-    const auto view = ckpt.get(name);
-    text += "|" + name + ":" + std::to_string(static_cast<int>(view.info->dtype));
-    for (const auto d : view.info->shape) text += "," + std::to_string(d);
-  }
-  const at::Tensor bytes = at::from_blob(text.data(), {static_cast<int64_t>(text.size())}, at::kByte);
-  return "model hash " + hash_tensor(bytes);
-}
-
 std::string plugin_versions_of(const Prepared& p, const recipe::Recipe& recipe, const host::PluginRegistry& registry) {
   std::string out = p.method ? p.method->name() + " " + p.method->version() : "no method";
   for (const auto& step : recipe.formats)
@@ -339,32 +323,19 @@ QuantizeSummary QuantizeJob::run() {
                                       hash_tensor(ids);
   }
   int64_t first_block = 0, all_blocks = ids.defined() ? ids.size(0) : 0;
-  // Gram pieces of up to 16 blocks, at least 8 pieces: few fp64 additions, enough shares to split.
-  const int64_t gram_granule = std::max<int64_t>(1, std::min<int64_t>(16, all_blocks / 8));
+  const int64_t granule = gram_granule(all_blocks);
   if (collective) {
     if (!req.needs_calibration)
       throw Error("a distributed run splits the calibration data, and method '" +
                   (p.method ? p.method->name() : std::string("none")) + "' has none: run it as one process");
-    // Refused at the start, on every rank, before any work: the ranks must compute the same run.
-    collective->require_same("model (config and weight files)", model_identity(dir, ckpt));
-    std::string recipe_identity = fingerprint["recipe"];  // the layout differs: ranks > 0 stage privately
-    if (const auto at = recipe_identity.find(" layout "), to = recipe_identity.find(" compute ");
+    RankInputs inputs{model_identity(dir, ckpt), fingerprint["recipe"], plugin_versions_of(p, request.recipe, registry),
+                      fingerprint["calibration data"]};
+    if (const auto at = inputs.recipe.find(" layout "), to = inputs.recipe.find(" compute ");
         at != std::string::npos && to != std::string::npos && to > at)
-      recipe_identity.erase(at, to - at);
-    collective->require_same("recipe and options", recipe_identity);
-    collective->require_same("plugins", plugin_versions_of(p, request.recipe, registry));
-    collective->require_same("calibration data", fingerprint["calibration data"]);
-    for (int r = 0; r < collective->world_size(); ++r)  // every rank says it, not only the one left out
-      if (const auto s = dist::block_share(ids.size(0), gram_granule, r, collective->world_size()); s.end <= s.begin)
-        throw Error("distributed run: " + std::to_string(collective->world_size()) + " ranks for " +
-                    std::to_string(ids.size(0)) + " calibration blocks leaves rank " + std::to_string(r) +
-                    " none; use at most " + std::to_string(ids.size(0)) + " ranks or more --num_samples");
-    const dist::BlockShare share =
-        dist::block_share(ids.size(0), gram_granule, collective->rank(), collective->world_size());
-    spdlog::info("distributed run: this rank calibrates on blocks {}..{} of {}", share.begin, share.end - 1,
-                 ids.size(0));
-    ids = ids.slice(0, share.begin, share.end).contiguous();
-    first_block = share.begin;
+      inputs.recipe.erase(at, to - at);  // the layout differs: ranks > 0 stage privately
+    RankShare share = take_rank_share(*collective, inputs, ids, granule);
+    ids = share.ids;
+    first_block = share.first_block;
   }
   ResumeStore store(tx.resume_dir(), fingerprint);
   const int64_t resumed = store.layers_done();
@@ -376,7 +347,7 @@ QuantizeSummary QuantizeJob::run() {
   }
   // A distributed run keeps no resume state: each rank's hidden states are its own share.
   const LayerLoop loop{run,  method.get(), ckpt, *p.arch, layers, start, collective ? nullptr : &store,
-                       collective.get(), first_block, all_blocks, gram_granule};
+                       collective.get(), first_block, all_blocks, granule};
   if (req.needs_calibration) {
     run.calibrated = true;
     const model::ComputeOptions compute = compute_options(request.recipe.compute_dtype, p.config.dtype);
