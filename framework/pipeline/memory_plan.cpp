@@ -153,9 +153,10 @@ MemoryEstimate estimate_calibration_memory(const CalibrationShape& s) {
   propagation.total = 3.0 * hidden_states + activations + resident;
 
   const double fp32 = 4.0;
-  const double awq = std::max(tokens * I * fp32 + 2.0 * I * I * fp32, 3.0 * tokens * H * fp32);
-  const std::string awq_what = tokens * I * fp32 + 2.0 * I * I * fp32 >= 3.0 * tokens * H * fp32
-                                   ? "captured down_proj input and 2 Gram matrices"
+  // The down_proj group's Gram matrix: the host's fp64 sum (2 units) and fp32 piece, the method's copy.
+  const double awq = std::max(tokens * I * fp32 + 4.0 * I * I * fp32, 3.0 * tokens * H * fp32);
+  const std::string awq_what = tokens * I * fp32 + 4.0 * I * I * fp32 >= 3.0 * tokens * H * fp32
+                                   ? "captured down_proj input and its Gram matrix buffers"
                                    : "a group's captured input, its copy and 2 outputs";
   const double widest = std::max(H, q_width);
   const double gptq = std::max(7.0 * I * I, 9.0 * widest * widest) * fp32 + 4.0 * std::max(H * I, H * q_width) * fp32;

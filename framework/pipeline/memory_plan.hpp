@@ -10,7 +10,8 @@
 //                + activations + the resident layer
 //   method:      hidden states (x2 when the next layer's input is computed before the method runs,
 //                as AWQ does) + the resident layer with fp32 copies of its weights + activations +
-//     AWQ  (captured inputs): max(the down_proj input S*T*I fp32 + 2 Gram I*I fp32,
+//     AWQ  (captured inputs): max(the down_proj input S*T*I fp32 + 4 Gram-sized I*I fp32 (the host's
+//                                 fp64 sum counts twice, its fp32 piece, the method's copy),
 //                                 a group's input, its copy and two [S*T, H] fp32 outputs)
 //     GPTQ (Gram matrices):   the widest input's Grams and the solver's copies: 7 x I*I fp32, or
 //                             q/k/v's three Grams + the host's + the solver's: 9 x H*H fp32,
