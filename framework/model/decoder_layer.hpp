@@ -29,10 +29,8 @@ struct LinearInfo {
 
 // Called once per group of linears that read the same input (q/k/v, o, gate/up, down), with that
 // input [B, T, in] in the compute dtype. The tensor is not modified afterwards; keep it if needed.
-// A CaptureFn may throw StopForward once it has what it needs: the rest of the layer is not computed
-// and the exception reaches forward()'s caller, which catches it.
+// (To stop a forward early, use the pieces below instead, as the calibration host does.)
 using CaptureFn = std::function<void(const std::vector<std::string>& linears, const at::Tensor& input)>;
-struct StopForward {};
 
 class DecoderLayer {
  public:

@@ -55,11 +55,13 @@ void CalibratedLayer::stop_if_cancelled() const {
 
 void CalibratedLayer::stale(int changed) {
   // Input group g's input depends on the weights of the groups before it only.
-  auto after_change = [&](const std::string& name) { return changed < 0 || layer_.input_group_of(name) > changed; };
-  for (auto i = captured_.begin(); i != captured_.end();) i = after_change(i->first) ? captured_.erase(i) : std::next(i);
-  for (auto i = grams_.begin(); i != grams_.end();) i = after_change(i->first) ? grams_.erase(i) : std::next(i);
-  for (auto i = gram_tokens_.begin(); i != gram_tokens_.end();)
-    i = after_change(i->first) ? gram_tokens_.erase(i) : std::next(i);
+  auto drop_after_change = [&](auto& by_linear) {
+    for (auto i = by_linear.begin(); i != by_linear.end();)
+      i = changed < 0 || layer_.input_group_of(i->first) > changed ? by_linear.erase(i) : std::next(i);
+  };
+  drop_after_change(captured_);
+  drop_after_change(grams_);
+  drop_after_change(gram_tokens_);
   weight_views_.clear();  // handed-out copies are valid until the next write (the ABI's promise)
   bias_views_.clear();
 }

@@ -280,12 +280,10 @@ QuantizeSummary QuantizeJob::run() {
                           {"recipe", describe_recipe(p, request.recipe)},
                           {"threads", std::to_string(at::get_num_threads())}};
   // Instances are destroyed (reverse order) before `run` and the transaction go.
-  std::string plugin_versions = p.method ? p.method->name() + " " + p.method->version() : "no method";
   for (size_t i = 0; i < request.recipe.formats.size(); ++i) {
     if (worker()) break;  // only rank 0 writes
     const auto& step = request.recipe.formats[i];
     auto plugin = require_plugin(registry, step.plugin, QF_KIND_FORMAT);
-    plugin_versions += ", " + plugin->name() + " " + plugin->version();
     auto session = std::make_unique<qf_session>();
     session->run = &run;
     session->plugin_name = plugin->name();
@@ -293,7 +291,7 @@ QuantizeSummary QuantizeJob::run() {
     session->options = host::resolve_options(*plugin, format_options(*plugin, step, p.layout));
     run.formats.push_back(std::make_unique<PluginInstance>(plugin, std::move(session)));
   }
-  fingerprint["plugins"] = plugin_versions;
+  fingerprint["plugins"] = plugin_versions_of(p, request.recipe, registry);
   std::unique_ptr<PluginInstance> method;
   qf_method_requirements req{};
   req.struct_size = sizeof(req);
@@ -328,7 +326,7 @@ QuantizeSummary QuantizeJob::run() {
     if (!req.needs_calibration)
       throw Error("a distributed run splits the calibration data, and method '" +
                   (p.method ? p.method->name() : std::string("none")) + "' has none: run it as one process");
-    RankInputs inputs{model_identity(dir, ckpt), fingerprint["recipe"], plugin_versions_of(p, request.recipe, registry),
+    RankInputs inputs{model_identity(dir, ckpt), fingerprint["recipe"], fingerprint["plugins"],
                       fingerprint["calibration data"]};
     if (const auto at = inputs.recipe.find(" layout "), to = inputs.recipe.find(" compute ");
         at != std::string::npos && to != std::string::npos && to > at)
@@ -363,11 +361,12 @@ QuantizeSummary QuantizeJob::run() {
     }
     spdlog::info("calibration: {} blocks x {} tokens, compute {} (RSS {:.2f} GiB, peak {:.2f})", ids.size(0),
                  ids.size(1), compute.dtype == at::kBFloat16 ? "bf16" : "fp32", current_rss_gib(), peak_rss_gib());
+    const int64_t state_bytes = memory.forward_state_budget();
     spdlog::info("kept layer states up to {:.0f} MiB (captures and propagation resume where the last forward "
-                 "stopped)", static_cast<double>(memory.forward_state_budget()) / (1 << 20));
+                 "stopped)", static_cast<double>(state_bytes) / (1 << 20));
     explain_allocation_failures(memory, [&] {
       quantize_calibrated(loop, model, std::move(hidden), req.propagate_quantized, calibration_chunk(ids, p.config),
-                          memory.forward_state_budget());
+                          state_bytes);
     });
   } else {
     quantize_from_checkpoint(loop, source);
