@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -222,10 +224,16 @@ QuantizeJob::QuantizeJob(QuantizeRequest request, const host::PluginRegistry& re
     : request_(std::move(request)), registry_(registry) {
   request_.distributed.validate();
   if (worker()) {
-    // Ranks other than 0 stage into a private folder of their own (never the model folder or the
-    // destination rank 0 claims), so they share every code path and commit nothing anywhere.
-    request_.output = fs::temp_directory_path() / ("quantforge-rank" + std::to_string(request_.distributed.rank) +
-                                                   "-" + std::to_string(::getpid()));
+    // Ranks other than 0 stage inside a private folder of their own (never the model folder or the
+    // destination rank 0 claims), so they share every code path and commit nothing anywhere. Its
+    // staging, lock and log all lie inside it, and the job removes it whole when it ends.
+    std::string dir = (fs::temp_directory_path() /
+                       ("quantforge-rank" + std::to_string(request_.distributed.rank) + "-XXXXXX")).string();
+    if (::mkdtemp(dir.data()) == nullptr)
+      throw Error("rank " + std::to_string(request_.distributed.rank) + ": cannot create a private folder in " +
+                  fs::temp_directory_path().string() + ": " + std::strerror(errno));
+    private_dir_ = dir;
+    request_.output = private_dir_ / "output";
     request_.resume = false;
   }
   plan_ = std::make_unique<Prepared>(prepare(request_, registry_));
@@ -244,7 +252,13 @@ QuantizeJob::QuantizeJob(QuantizeRequest request, const host::PluginRegistry& re
                           "staged shards, their spool and the per-layer resume state");
 }
 
-QuantizeJob::~QuantizeJob() = default;
+QuantizeJob::~QuantizeJob() {
+  tx_.reset();  // its lock and staging first; then a worker's private folder goes, whatever is left in it
+  if (!private_dir_.empty()) {
+    std::error_code ec;
+    fs::remove_all(private_dir_, ec);
+  }
+}
 
 const fs::path& QuantizeJob::destination() const { return tx_->destination(); }
 fs::path QuantizeJob::log_path() const { return tx_->log_path(); }

@@ -67,6 +67,7 @@ class QuantizeJob {
   const host::PluginRegistry& registry_;
   std::unique_ptr<Prepared> plan_;
   std::unique_ptr<host::OutputTransaction> tx_;
+  std::filesystem::path private_dir_;  // a worker rank's own folder under $TMPDIR, removed with the job
 };
 
 // Plans, runs and commits in one call (tests, embedding). Throws qf::Error with one clear message

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include "distributed/options.hpp"
@@ -33,6 +34,14 @@ fs::path tiny_model(const TempDir& dir) {
 std::string bytes_of(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Whatever of ours lies in the temporary folder: worker ranks must leave nothing behind there.
+std::set<std::string> rank_leftovers() {
+  std::set<std::string> out;
+  for (const auto& e : fs::directory_iterator(fs::temp_directory_path()))
+    if (e.path().filename().string().find("quantforge-rank") != std::string::npos) out.insert(e.path().string());
+  return out;
 }
 
 int free_port() {
@@ -107,6 +116,7 @@ TEST_CASE("block shares are contiguous, cover every block once and fall on granu
 TEST_CASE("2 and 3 ranks write what one process writes, byte for byte (GPTQ and AWQ)", "[distributed]") {
   const TempDir tmp("distributed_same");
   const fs::path model = tiny_model(tmp);
+  const auto leftovers_before = rank_leftovers();
   for (const std::string method : {"--gptq --bits 4", "--awq"}) {
     INFO(method);
     const std::string args = "quantize " + model.string() + " " + method + " --num_samples 12 --seqlen 64";
@@ -129,9 +139,8 @@ TEST_CASE("2 and 3 ranks write what one process writes, byte for byte (GPTQ and 
     }
     fs::remove_all(tmp / "one");
   }
-  // Ranks other than 0 staged in private folders and removed them.
-  for (const auto& e : fs::directory_iterator(fs::temp_directory_path()))
-    CHECK(e.path().filename().string().rfind("quantforge-rank", 0) != 0);
+  // Ranks other than 0 staged in private folders and removed them: no folder, lock or log is left.
+  CHECK(rank_leftovers() == leftovers_before);
 }
 
 TEST_CASE("a rank that dies ends the others with a clear error, and nothing is committed", "[distributed]") {
@@ -174,7 +183,9 @@ TEST_CASE("ranks given different inputs are refused at the start, on every rank"
   const fs::path model = tiny_model(tmp);
   const std::string base = "quantize " + model.string() + " --gptq --num_samples 8 --seqlen 64 --output " +
                            (tmp / "out").string();
+  const auto leftovers_before = rank_leftovers();
   const auto r = run_two_ranks(tmp, base + " --bits 4", base + " --bits 8");
+  CHECK(rank_leftovers() == leftovers_before);  // the refused worker removed its private folder
   INFO("rank 0:\n" << r.log0 << "\nrank 1:\n" << r.log1);
   CHECK(r.code0 == 1);
   CHECK(r.code1 == 1);
