@@ -15,7 +15,9 @@ ARG DEBIAN_FRONTEND=noninteractive
 # The -dev packages of scripts/setup.sh (minus git/ca-certificates/make: nothing is fetched, Ninja
 # builds), plus libicu-dev: the tokenizer enables its Unicode normalizers when ICU is found; libdnnl-dev
 # for the bf16 Gram matrices (the runtime libdnnl2 comes with libtorch1.13); libgloo-dev for the headers
-# of LibTorch's Gloo process group (data-parallel calibration; the runtime libgloo0 comes with libtorch1.13).
+# of LibTorch's Gloo process group (data-parallel calibration; the runtime libgloo0 comes with libtorch1.13);
+# libprotobuf-dev: the GGUF writer reads SentencePiece tokenizer.model files (the runtime libprotobuf32
+# comes with libtorch1.13).
 RUN apt-get update -q \
  && apt-get install -y -q --no-install-recommends \
       g++ cmake ninja-build pkg-config \
@@ -23,6 +25,7 @@ RUN apt-get update -q \
       libboost-dev libboost-program-options-dev libboost-filesystem-dev \
       libtomlplusplus-dev libspdlog-dev catch2 libdlpack-dev nlohmann-json3-dev \
       libpcre2-dev libicu-dev zlib1g-dev libzstd-dev libdnnl-dev libssl-dev libgloo-dev \
+      libprotobuf-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src

@@ -5,7 +5,7 @@ PKGS="g++ cmake ninja-build make pkg-config git ca-certificates
  libtorch-dev libopenblas0-pthread
  libboost-dev libboost-program-options-dev libboost-filesystem-dev
  libtomlplusplus-dev libspdlog-dev catch2 libdlpack-dev nlohmann-json3-dev libpcre2-dev
- libicu-dev zlib1g-dev libzstd-dev libdnnl-dev libssl-dev libgloo-dev"
+ libicu-dev zlib1g-dev libzstd-dev libdnnl-dev libssl-dev libgloo-dev libprotobuf-dev"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

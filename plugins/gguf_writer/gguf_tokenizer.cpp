@@ -7,13 +7,12 @@
 #include <map>
 #include <stdexcept>
 
-#include "gguf_add_tokens.hpp"
+#include "gguf_special_tokens.hpp"
+#include "gguf_vocab.hpp"
 #include "pre_tokenizer_hashes.hpp"
 
 namespace qf::gguf {
 namespace {
-
-enum TokenType : int32_t { kNormal = 1, kControl = 3, kUserDefined = 4, kUnused = 5 };
 
 nlohmann::json read_json(const std::filesystem::path& p, bool required) {
   std::ifstream in(p);
@@ -26,16 +25,6 @@ nlohmann::json read_json(const std::filesystem::path& p, bool required) {
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(p.string() + " is not valid JSON: " + e.what());
   }
-}
-
-// llama.cpp's converter treats these added tokens as control tokens even when not marked special.
-bool looks_special(const std::string& t) {
-  if (t == "<pad>" || t == "<mask>" || t == "<2mass>" || t == "[@BOS@]") return true;
-  const auto wrapped = [&](const std::string& open, const std::string& close) {
-    return t.size() >= open.size() + close.size() && t.compare(0, open.size(), open) == 0 &&
-           t.compare(t.size() - close.size(), close.size(), close) == 0;
-  };
-  return wrapped("<|", "|>") || wrapped("<\xEF\xBD\x9C", "\xEF\xBD\x9C>") || wrapped("<unused", ">");
 }
 
 bool has_byte_level(const nlohmann::json& node) {
@@ -74,16 +63,6 @@ const char* const kQwen2Pattern =
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|"
     "\\s+(?!\\S)|\\s+";
 
-std::optional<int64_t> added_token_id(const nlohmann::json& tok, const nlohmann::json& cfg, const char* key) {
-  const std::string text = config_token(cfg, key);
-  if (text.empty()) return std::nullopt;
-  for (const auto& a : tok.value("added_tokens", nlohmann::json::array()))
-    if (a.value("content", "") == text) return a.value("id", int64_t{-1});
-  const auto& vocab = tok["model"]["vocab"];
-  if (vocab.contains(text)) return vocab[text].get<int64_t>();
-  return std::nullopt;
-}
-
 }  // namespace
 
 std::string ids_hash(const std::vector<int32_t>& ids) {
@@ -117,75 +96,65 @@ std::string pre_tokenizer_name(const nlohmann::json& tok, const Encoder& encode)
                               ") is not one llama.cpp knows, so llama.cpp would split text differently");
 }
 
+namespace {
+
+// Which vocabulary the files hold, in the converter's order of preference: a SentencePiece model file
+// first, then a SentencePiece-style tokenizer.json, then a byte-level BPE one.
+Vocabulary read_vocabulary(const std::filesystem::path& dir, const nlohmann::json& tok, const nlohmann::json& cfg,
+                           const ModelFacts& m) {
+  if (std::filesystem::is_regular_file(dir / "tokenizer.model"))
+    return sentencepiece_vocab_from_model(dir / "tokenizer.model", dir, cfg, m.vocab);
+  const nlohmann::json model = tok.value("model", nlohmann::json::object());
+  if (is_sentencepiece_bpe(tok)) return sentencepiece_vocab_from_json(tok, m.vocab);
+  if (model.value("type", "") == "BPE" && has_byte_level(tok)) return byte_level_vocab(tok, m.vocab);
+  throw std::invalid_argument("gguf_writer: the tokenizer is neither byte-level BPE (Llama 3, Qwen, GPT-2 style) nor "
+                              "SentencePiece-style BPE with byte fallback (Llama 2, Mistral): tokenizer.json has "
+                              "model type \"" + model.value("type", std::string()) + "\" and no tokenizer.model");
+}
+
+const char* special_key(const std::string& kind) {
+  static const std::map<std::string, const char*> kKeys{
+      {"bos", "tokenizer.ggml.bos_token_id"},     {"eos", "tokenizer.ggml.eos_token_id"},
+      {"eot", "tokenizer.ggml.eot_token_id"},     {"eom", "tokenizer.ggml.eom_token_id"},
+      {"unk", "tokenizer.ggml.unknown_token_id"}, {"sep", "tokenizer.ggml.seperator_token_id"},  // sic: llama.cpp's key
+      {"pad", "tokenizer.ggml.padding_token_id"}, {"mask", "tokenizer.ggml.mask_token_id"}};
+  return kKeys.at(kind);
+}
+
+// tokenizer_config.json's chat_template, else chat_template.jinja, else chat_template.json's.
+std::string chat_template(const std::filesystem::path& dir, const nlohmann::json& cfg) {
+  if (cfg.contains("chat_template") && cfg["chat_template"].is_string()) return cfg["chat_template"];
+  if (std::ifstream jinja(dir / "chat_template.jinja"); jinja)
+    return std::string(std::istreambuf_iterator<char>(jinja), std::istreambuf_iterator<char>());
+  const nlohmann::json from_json = read_json(dir / "chat_template.json", false);
+  if (from_json.contains("chat_template") && from_json["chat_template"].is_string()) return from_json["chat_template"];
+  return {};
+}
+
+}  // namespace
+
 std::vector<KeyValue> tokenizer_metadata(const std::string& model_dir, const ModelFacts& m, const Encoder& encode) {
   const std::filesystem::path dir(model_dir);
-  const nlohmann::json tok = read_json(dir / "tokenizer.json", true);
+  const nlohmann::json tok = read_json(dir / "tokenizer.json", !std::filesystem::is_regular_file(dir / "tokenizer.model"));
   const nlohmann::json cfg = read_json(dir / "tokenizer_config.json", false);
-  const nlohmann::json& model = tok["model"];
-  if (model.value("type", "") != "BPE" || !has_byte_level(tok))
-    throw std::invalid_argument("gguf_writer: only byte-level BPE tokenizers (Llama 3, Qwen, GPT-2 style) are supported; "
-                                "this tokenizer.json has model type \"" + model.value("type", std::string()) +
-                                "\" without byte-level pre-tokenization (SentencePiece-style vocabularies are not "
-                                "supported yet)");
-  const int64_t n = std::max<int64_t>(m.vocab, static_cast<int64_t>(model["vocab"].size()));
-  std::vector<std::string> tokens(static_cast<size_t>(n));
-  std::vector<int32_t> types(static_cast<size_t>(n), kUnused);
-  std::vector<bool> known(static_cast<size_t>(n), false);
-  for (const auto& [text, id] : model["vocab"].items()) {
-    const int64_t i = id.get<int64_t>();
-    if (i < 0 || i >= n) continue;
-    tokens[static_cast<size_t>(i)] = text;
-    types[static_cast<size_t>(i)] = kNormal;
-    known[static_cast<size_t>(i)] = true;
-  }
-  for (const auto& a : tok.value("added_tokens", nlohmann::json::array())) {
-    const int64_t i = a.value("id", int64_t{-1});
-    if (i < 0 || i >= n) continue;
-    const std::string text = a.value("content", "");
-    tokens[static_cast<size_t>(i)] = text;
-    types[static_cast<size_t>(i)] = (a.value("special", false) || looks_special(text)) ? kControl : kUserDefined;
-    known[static_cast<size_t>(i)] = true;
-  }
-  for (int64_t i = 0; i < n; ++i)
-    if (!known[static_cast<size_t>(i)]) tokens[static_cast<size_t>(i)] = "[PAD" + std::to_string(i) + "]";
+  const Vocabulary vocab = read_vocabulary(dir, tok, cfg, m);
 
-  std::vector<std::string> merges;
-  for (const auto& mg : model.value("merges", nlohmann::json::array())) {
-    if (mg.is_string()) {
-      merges.push_back(mg.get<std::string>());
-    } else if (mg.is_array() && mg.size() == 2) {
-      std::string parts[2];
-      for (int k = 0; k < 2; ++k)  // a literal space inside a part is written as U+0120, as the converter does
-        for (char c : mg[k].get<std::string>()) parts[k] += c == ' ' ? std::string("\xC4\xA0") : std::string(1, c);
-      merges.push_back(parts[0] + " " + parts[1]);
-    } else {
-      throw std::invalid_argument("tokenizer.json: unknown merges format");
-    }
-  }
-  std::vector<KeyValue> kv{{"tokenizer.ggml.model", std::string("gpt2")},
-                           {"tokenizer.ggml.pre", pre_tokenizer_name(tok, encode)},
-                           {"tokenizer.ggml.tokens", tokens},
-                           {"tokenizer.ggml.token_type", types}};
-  if (!merges.empty()) kv.push_back({"tokenizer.ggml.merges", merges});
-  const auto special = [&](const char* cfg_key, const char* config_key, const char* gguf_key) {
-    std::optional<int64_t> id = added_token_id(tok, cfg, cfg_key);
-    if (!id && m.config.contains(config_key) && m.config[config_key].is_number_integer())
-      id = m.config[config_key].get<int64_t>();
-    if (id && *id >= 0) kv.push_back({gguf_key, static_cast<uint32_t>(*id)});
-  };
-  special("bos_token", "bos_token_id", "tokenizer.ggml.bos_token_id");
-  special("eos_token", "eos_token_id", "tokenizer.ggml.eos_token_id");
-  special("unk_token", "unk_token_id", "tokenizer.ggml.unknown_token_id");
-  special("pad_token", "pad_token_id", "tokenizer.ggml.padding_token_id");
-  for (const auto& [kind, add] : add_special_tokens(tok, cfg))
-    kv.push_back({"tokenizer.ggml.add_" + kind + "_token", add});
-  std::string chat_template;
-  if (cfg.contains("chat_template") && cfg["chat_template"].is_string()) chat_template = cfg["chat_template"];
-  if (chat_template.empty()) {
-    std::ifstream jinja(dir / "chat_template.jinja");
-    if (jinja) chat_template.assign(std::istreambuf_iterator<char>(jinja), std::istreambuf_iterator<char>());
-  }
-  if (!chat_template.empty()) kv.push_back({"tokenizer.chat_template", chat_template});
+  std::vector<KeyValue> kv;
+  // For the llama architecture, when the config says so, as the converter writes it (llama.cpp's default
+  // for SentencePiece vocabularies is to add the space).
+  if (m.arch == "llama" && cfg.contains("add_prefix_space") && cfg["add_prefix_space"].is_boolean())
+    kv.push_back({"tokenizer.ggml.add_space_prefix", cfg["add_prefix_space"].get<bool>()});
+  kv.push_back({"tokenizer.ggml.model", vocab.model});
+  kv.push_back({"tokenizer.ggml.pre", vocab.model == "llama" ? std::string("default") : pre_tokenizer_name(tok, encode)});
+  kv.push_back({"tokenizer.ggml.tokens", vocab.tokens});
+  if (!vocab.scores.empty()) kv.push_back({"tokenizer.ggml.scores", vocab.scores});
+  kv.push_back({"tokenizer.ggml.token_type", vocab.types});
+  if (!vocab.merges.empty()) kv.push_back({"tokenizer.ggml.merges", vocab.merges});
+  const SpecialTokens special = special_tokens(tok, cfg, m.config, static_cast<int64_t>(vocab.tokens.size()));
+  for (const auto& [kind, id] : special.ids) kv.push_back({special_key(kind), id});
+  for (const auto& [kind, add] : special.add) kv.push_back({"tokenizer.ggml.add_" + kind + "_token", add});
+  if (cfg.is_object() && !cfg.empty())  // the converter reads templates only beside a tokenizer_config.json
+    if (std::string t = chat_template(dir, cfg); !t.empty()) kv.push_back({"tokenizer.chat_template", t});
   return kv;
 }
 

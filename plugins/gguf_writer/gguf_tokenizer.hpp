@@ -1,5 +1,6 @@
-// The tokenizer keys llama.cpp reads (tokenizer.ggml.*), from the model's tokenizer.json and
-// tokenizer_config.json, for byte-level BPE vocabularies ("gpt2": Llama 3, Qwen2/3, ...).
+// The tokenizer keys llama.cpp reads (tokenizer.ggml.*), from the model's tokenizer.model,
+// tokenizer.json and tokenizer_config.json: byte-level BPE vocabularies ("gpt2": Llama 3, Qwen2/3, ...)
+// and SentencePiece-style ones ("llama": Llama 2, Mistral, ...).
 #pragma once
 
 #include <cstdint>

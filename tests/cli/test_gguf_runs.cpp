@@ -372,3 +372,122 @@ TEST_CASE("a GGUF run killed after a layer leaves no file and resumes to the sam
   CHECK(same_bytes);
   CHECK_FALSE(qf::test::has_hidden_leftovers(m));
 }
+
+namespace {
+
+// tests/data/models/llama-random (512-row embeddings) with the tokenizer files of `tokenizer` (a folder
+// under tests/data/tokenizers).
+fs::path llama_random_with(const TempDir& t, const std::string& tokenizer, const std::vector<std::string>& files) {
+  const fs::path data(QF_TEST_DATA_DIR), m = t.path() / "llama-random";
+  fs::create_directories(m);
+  for (const auto& entry : fs::directory_iterator(data / "models" / "llama-random")) fs::copy(entry.path(), m / entry.path().filename());
+  for (const auto& f : files) fs::copy(data / "tokenizers" / tokenizer / f, m / f);
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("a SentencePiece tokenizer.model goes into the GGUF as llama.cpp's converter writes it", "[cli][gguf]") {
+  TempDir t("convert_spm");
+  const fs::path m = llama_random_with(t, "spm-bpe", {"tokenizer.model", "tokenizer_config.json"});
+  const auto before = snapshot(m);
+  auto [code, output] = run_quantforge({"convert", m.string(), "--threads", "1"});
+  INFO(output);
+  REQUIRE(code == 0);
+  const auto after = snapshot(m);
+  for (const auto& [name, digest] : before) CHECK(after.at(name) == digest);  // the model's files untouched
+  const auto c = qf::test::read_gguf((m / "model-BF16.gguf").string());
+  CHECK(c.values.at("tokenizer.ggml.model").text == "llama");
+  CHECK(c.values.at("tokenizer.ggml.pre").text == "default");
+  CHECK_FALSE(c.values.count("tokenizer.ggml.merges"));
+
+  // Golden: SentencePiece's own spm_export_vocab listing of the same model (piece TAB score).
+  std::ifstream tsv(std::string(QF_TEST_DATA_DIR) + "/tokenizers/spm-bpe/vocab.tsv");
+  std::vector<std::string> pieces;
+  std::vector<double> scores;
+  for (std::string line; std::getline(tsv, line);) {
+    const auto tab = line.find('\t');
+    pieces.push_back(line.substr(0, tab));
+    scores.push_back(std::stod(line.substr(tab + 1)));
+  }
+  REQUIRE(pieces.size() == 512);
+  const auto& tokens = c.values.at("tokenizer.ggml.tokens").items;
+  const auto& got_scores = c.values.at("tokenizer.ggml.scores").numbers;
+  const auto& types = c.values.at("tokenizer.ggml.token_type").numbers;
+  REQUIRE(tokens.size() == 512);
+  REQUIRE(got_scores.size() == 512);
+  REQUIRE(types.size() == 512);
+  int bytes = 0;
+  for (size_t i = 0; i < 512; ++i) {
+    INFO("id " << i << " " << pieces[i]);
+    CHECK(tokens[i] == pieces[i]);
+    // tokenizer_config.json's added_tokens_decoder makes ids 0..2 control tokens scoring -1000, as the
+    // converter does; the model's own user-defined piece is a normal token to the converter.
+    const bool configured = i < 3;
+    CHECK(got_scores[i] == (configured ? -1000.0 : scores[i]));
+    const bool is_byte = pieces[i].size() == 6 && pieces[i].rfind("<0x", 0) == 0;
+    bytes += is_byte;
+    const double want_type = configured ? 3 : is_byte ? 6 : 1;
+    CHECK(types[i] == want_type);
+  }
+  CHECK(bytes == 256);
+  CHECK(c.values.at("tokenizer.ggml.bos_token_id").number == 1);
+  CHECK(c.values.at("tokenizer.ggml.eos_token_id").number == 2);
+  // No tokenizer.json, so no added-token table to find "<unk>" in and config.json names no unk id: like
+  // the converter, no unknown_token_id (llama.cpp's SentencePiece default is 0, the model's <unk>).
+  CHECK_FALSE(c.values.count("tokenizer.ggml.unknown_token_id"));
+  CHECK(c.values.at("tokenizer.ggml.add_bos_token").number == 1);
+  CHECK(c.values.at("tokenizer.ggml.add_eos_token").number == 0);
+
+  // A damaged model file (cut short) is a clear error; the earlier GGUF and the model stay as they were.
+  const std::string whole = qf::test::read(m / "tokenizer.model");
+  std::ofstream(m / "tokenizer.model", std::ios::binary | std::ios::trunc) << whole.substr(0, whole.size() / 2);
+  const auto damaged = snapshot(m);
+  std::tie(code, output) = run_quantforge({"convert", m.string(), "--threads", "1", "--no-resume"});
+  CHECK(code == 1);
+  CHECK_THAT(output, Catch::Contains("tokenizer.model is not a SentencePiece model"));
+  CHECK_THAT(output, !Catch::Contains("terminate called"));
+  const auto after_failure = snapshot(m);
+  for (const auto& [name, digest] : damaged)
+    if (name.find("quantize") == std::string::npos) CHECK(after_failure.at(name) == digest);
+}
+
+TEST_CASE("a SentencePiece-style tokenizer.json alone gives llama.cpp a SentencePiece vocabulary", "[cli][gguf]") {
+  TempDir t("convert_spm_json");
+  const fs::path m = llama_random_with(t, "llama-random", {"tokenizer.json", "tokenizer_config.json"});
+  auto [code, output] = run_quantforge({"convert", m.string(), "--threads", "1"});
+  INFO(output);
+  REQUIRE(code == 0);
+  const auto c = qf::test::read_gguf((m / "model-BF16.gguf").string());
+  CHECK(c.values.at("tokenizer.ggml.model").text == "llama");
+  CHECK(c.values.at("tokenizer.ggml.pre").text == "default");
+  std::ifstream in(m / "tokenizer.json");
+  const nlohmann::json tok = nlohmann::json::parse(in);
+  const auto& tokens = c.values.at("tokenizer.ggml.tokens").items;
+  const auto& scores = c.values.at("tokenizer.ggml.scores").numbers;
+  const auto& types = c.values.at("tokenizer.ggml.token_type").numbers;
+  REQUIRE(tokens.size() == 512);
+  for (const auto& [text, id] : tok["model"]["vocab"].items()) CHECK(tokens.at(id.get<size_t>()) == text);
+  CHECK(types[0] == 3);  // <unk>, <s>, </s>: special added tokens
+  CHECK(types[1] == 3);
+  CHECK(types[3] == 6);  // <0x00>
+  CHECK(tokens[3] == "<0x00>");
+  // Every merge forms a token that scores higher than any later merge's result, so llama.cpp's
+  // highest-score-first merging follows the BPE ranks.
+  std::map<std::string, size_t> id_of;
+  for (const auto& [text, id] : tok["model"]["vocab"].items()) id_of[text] = id.get<size_t>();
+  double previous = 1;
+  for (const auto& mg : tok["model"]["merges"]) {
+    std::string formed;
+    if (mg.is_string()) {
+      const std::string s = mg;
+      formed = s.substr(0, s.find(' ')) + s.substr(s.find(' ') + 1);
+    } else {
+      formed = mg[0].get<std::string>() + mg[1].get<std::string>();
+    }
+    const double score = scores.at(id_of.at(formed));
+    CHECK(score <= previous);
+    previous = score;
+  }
+  CHECK(c.values.at("tokenizer.ggml.add_bos_token").number == 1);
+}

@@ -4,9 +4,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <queue>
 #include <nlohmann/json.hpp>
 
-#include "gguf_add_tokens.hpp"
+#include "gguf_special_tokens.hpp"
+#include "gguf_vocab.hpp"
 #include "gguf_blocks.hpp"
 #include "gguf_file.hpp"
 #include "gguf_test_reader.hpp"
@@ -97,7 +100,9 @@ TEST_CASE("float rows as Q6_K equal ggml's C quantizer, zero super-blocks and su
 
 TEST_CASE("add_bos/eos/sep_token follow the post-processor as llama.cpp's converter reads it", "[gguf][unit]") {
   using nlohmann::json;
-  const auto tokens = [](const json& post, const json& cfg) { return qf::gguf::add_special_tokens({{"post_processor", post}}, cfg); };
+  const auto tokens = [](const json& post, const json& cfg) {
+    return qf::gguf::special_tokens({{"post_processor", post}}, cfg, json::object(), 100).add;
+  };
   const json special_s = {{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}};
   const json seq_a = {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}, seq_b = {{"Sequence", {{"id", "B"}, {"type_id", 1}}}};
   // tiny-llama's: "<s> A" and "<s> A <s> B" -> the converter wrote add_bos_token true, add_sep_token false.
@@ -121,6 +126,162 @@ TEST_CASE("add_bos/eos/sep_token follow the post-processor as llama.cpp's conver
   CHECK(tokens({{"type", "RobertaProcessing"}}, cfg) == std::map<std::string, bool>{{"bos", true}, {"eos", true}, {"sep", true}});
   CHECK(tokens({{"type", "ByteLevel"}}, cfg).empty());  // Qwen2: nothing added, nothing written
   CHECK(tokens(json(), cfg).empty());
+}
+
+TEST_CASE("special token ids as llama.cpp's converter resolves them, a template's trailing token becoming the EOS",
+          "[gguf][unit]") {
+  using nlohmann::json;
+  using Ids = std::vector<std::pair<std::string, uint32_t>>;
+  const json added = json::array({{{"id", 0}, {"content", "<unk>"}, {"special", true}},
+                                  {{"id", 1}, {"content", "<s>"}, {"special", true}},
+                                  {{"id", 2}, {"content", "</s>"}, {"special", true}},
+                                  {{"id", 7}, {"content", "<|im_end|>"}, {"special", true}}});
+  const json seq_a = {{"Sequence", {{"id", "A"}, {"type_id", 0}}}};
+  const json bos_a = {{"type", "TemplateProcessing"},
+                      {"single", {{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}}, seq_a}}};
+  const json cfg = {{"bos_token", "<s>"}, {"eos_token", "</s>"}, {"unk_token", {{"content", "<unk>"}}}};
+  // Ids from the configured texts (a string or {"content"}), looked up among the added tokens; unset
+  // kinds from config.json; config.json never overrides a configured one.
+  auto s = qf::gguf::special_tokens({{"added_tokens", added}, {"post_processor", bos_a}}, cfg,
+                                    {{"bos_token_id", 5}, {"pad_token_id", 3}, {"eos_token_id", json::array({2, 7})}}, 100);
+  CHECK(s.ids == Ids{{"bos", 1}, {"eos", 2}, {"unk", 0}, {"pad", 3}});
+  CHECK(s.add == std::map<std::string, bool>{{"bos", true}});
+  // "A <|im_end|>": the trailing token ends every encoded text, so it is the EOS; the configured </s>
+  // becomes the end-of-turn token.
+  const json trailing = {{"type", "TemplateProcessing"},
+                         {"single", {seq_a, {{"SpecialToken", {{"id", "<|im_end|>"}, {"type_id", 0}}}}}}};
+  s = qf::gguf::special_tokens({{"added_tokens", added}, {"post_processor", trailing}}, cfg, json::object(), 100);
+  CHECK(s.ids == Ids{{"bos", 1}, {"eos", 7}, {"unk", 0}, {"eot", 2}});
+  CHECK(s.add == std::map<std::string, bool>{{"eos", true}});
+  // Ids past the vocabulary are dropped; negative or non-integer config ids are ignored.
+  s = qf::gguf::special_tokens({{"added_tokens", added}}, cfg, {{"pad_token_id", -1}, {"mask_token_id", "x"}}, 2);
+  CHECK(s.ids == Ids{{"bos", 1}, {"unk", 0}});
+  // Without a tokenizer_config.json only config.json names ids (text_config's too).
+  s = qf::gguf::special_tokens({{"added_tokens", added}, {"post_processor", bos_a}}, json::object(),
+                               {{"text_config", {{"eos_token_id", 2}}}}, 100);
+  CHECK(s.ids == Ids{{"eos", 2}});
+  CHECK(s.add == std::map<std::string, bool>{{"bos", true}});
+}
+
+namespace {
+
+// llama.cpp's SentencePiece tokenizer (llm_tokenizer_spm) as its source describes it, over a GGUF
+// vocabulary: a space prefix, spaces as "▁", UTF-8 characters as symbols, then repeatedly merge the
+// adjacent pair whose concatenation is a token with the highest score (ties: leftmost); a final
+// symbol that is no token is split back along its merges, and characters with no token become
+// byte tokens.
+class SpmTokenizer {
+ public:
+  explicit SpmTokenizer(const qf::gguf::Vocabulary& v) : v_(v) {
+    for (size_t i = 0; i < v.tokens.size(); ++i) id_.emplace(v.tokens[i], static_cast<int32_t>(i));
+  }
+
+  std::vector<int32_t> encode(const std::string& raw) {
+    std::vector<int32_t> out;
+    if (raw.empty()) return out;
+    std::string text;
+    for (char c : " " + raw) text += c == ' ' ? std::string("\xE2\x96\x81") : std::string(1, c);
+    symbols_.clear();
+    rev_merge_.clear();
+    for (size_t at = 0; at < text.size();) {
+      const auto lead = static_cast<unsigned char>(text[at]);
+      const size_t n = std::min(text.size() - at, size_t(lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4));
+      symbols_.push_back({at, n, static_cast<int>(symbols_.size()) - 1, -1});
+      at += n;
+    }
+    for (size_t i = 0; i + 1 < symbols_.size(); ++i) symbols_[i].next = static_cast<int>(i) + 1;
+    text_ = text;
+    for (int i = 1; i < static_cast<int>(symbols_.size()); ++i) add_bigram(i - 1, i);
+    while (!queue_.empty()) {
+      const Bigram b = queue_.top();
+      queue_.pop();
+      Symbol& l = symbols_[static_cast<size_t>(b.left)];
+      Symbol& r = symbols_[static_cast<size_t>(b.right)];
+      if (l.n == 0 || r.n == 0 || l.n + r.n != b.size) continue;
+      l.n += r.n;
+      r.n = 0;
+      l.next = r.next;
+      if (r.next >= 0) symbols_[static_cast<size_t>(r.next)].prev = b.left;
+      add_bigram(l.prev, b.left);
+      add_bigram(b.left, l.next);
+    }
+    for (int i = 0; i != -1; i = symbols_[static_cast<size_t>(i)].next) resegment(symbols_[static_cast<size_t>(i)], out);
+    return out;
+  }
+
+ private:
+  struct Symbol {
+    size_t at, n;
+    int prev, next;
+  };
+  struct Bigram {
+    int left, right;
+    float score;
+    size_t size;
+    bool operator<(const Bigram& o) const { return score < o.score || (score == o.score && left > o.left); }
+  };
+
+  void add_bigram(int left, int right) {
+    if (left < 0 || right < 0) return;
+    const Symbol& l = symbols_[static_cast<size_t>(left)];
+    const std::string text = text_.substr(l.at, l.n + symbols_[static_cast<size_t>(right)].n);
+    const auto it = id_.find(text);
+    if (it == id_.end()) return;
+    queue_.push({left, right, v_.scores[static_cast<size_t>(it->second)], text.size()});
+    rev_merge_[text] = {left, right};
+  }
+
+  void resegment(const Symbol& s, std::vector<int32_t>& out) {
+    const std::string text = text_.substr(s.at, s.n);
+    if (const auto it = id_.find(text); it != id_.end()) {
+      out.push_back(it->second);
+      return;
+    }
+    if (const auto m = rev_merge_.find(text); m != rev_merge_.end()) {
+      resegment(symbols_[static_cast<size_t>(m->second.first)], out);
+      resegment(symbols_[static_cast<size_t>(m->second.second)], out);
+      return;
+    }
+    static const char* hex = "0123456789ABCDEF";
+    for (unsigned char c : text) out.push_back(id_.at(std::string("<0x") + hex[c >> 4] + hex[c & 15] + ">"));
+  }
+
+  const qf::gguf::Vocabulary& v_;
+  std::map<std::string, int32_t> id_;
+  std::string text_;
+  std::vector<Symbol> symbols_;
+  std::priority_queue<Bigram> queue_;
+  std::map<std::string, std::pair<int, int>> rev_merge_;
+};
+
+}  // namespace
+
+TEST_CASE("a SentencePiece-style tokenizer.json's scores make llama.cpp's tokenizer give transformers' ids",
+          "[gguf][unit]") {
+  // Goldens: transformers' ids for the tricky strings (tests/data/tokenizers/goldens.json). Strings that
+  // spell a special token ("<s>") are left out: llama.cpp splits those off before this tokenizer runs.
+  const std::string data = QF_TEST_DATA_DIR;
+  std::ifstream gin(data + "/tokenizers/goldens.json"), tin(data + "/tokenizers/sp-llama2-legacy/tokenizer.json");
+  const nlohmann::json goldens = nlohmann::json::parse(gin), tok = nlohmann::json::parse(tin);
+  REQUIRE(qf::gguf::is_sentencepiece_bpe(tok));
+  const qf::gguf::Vocabulary v = qf::gguf::sentencepiece_vocab_from_json(tok, 0);
+  CHECK(v.model == "llama");
+  REQUIRE(v.tokens.size() == 2048);
+  CHECK(v.types[0] == qf::gguf::kControl);  // <unk>: a special added token, as the converter types it
+  CHECK(v.types[3] == qf::gguf::kByte);
+  SpmTokenizer spm(v);
+  const auto& strings = goldens["strings"];
+  const auto& cases = goldens["tokenizers"]["sp-llama2-legacy"]["cases"];
+  int compared = 0;
+  for (size_t i = 0; i < strings.size(); ++i) {
+    const std::string s = strings[i];
+    if (s.find("<s>") != std::string::npos || s.find("</s>") != std::string::npos || s.find("<unk>") != std::string::npos)
+      continue;
+    INFO("string " << i << ": " << s);
+    CHECK(spm.encode(s) == cases[i]["ids_no_special"].get<std::vector<int32_t>>());
+    ++compared;
+  }
+  CHECK(compared > 70);
 }
 
 TEST_CASE("grids no GGUF block carries exactly are refused, saying what to change", "[gguf][unit]") {

@@ -15,7 +15,7 @@
 #   LLAMA_EXPECTED_COMMIT  commit the bundle must hold; empty to skip the check (default: the one
 #                          known for the default version; ignored for other versions unless set)
 #   JOBS                   parallel compile jobs (default 2: our machines have 2 cores, shared)
-#   FORCE_BUILD=1          rebuild even when all four binaries already exist
+#   FORCE_BUILD=1          rebuild even when all the binaries already exist
 #
 # Needs: npm, git, tar, cmake, a C++17 compiler (Debian: apt-get install npm git cmake g++;
 # ninja-build is used when present). Python side: gguf-py needs numpy (Debian: python3-numpy,
@@ -95,14 +95,14 @@ for t in llama-completion llama-simple llama-cli; do
     fi
 done
 [[ -n $TEXT_TOOL ]] || { echo "error: no llama-completion/llama-simple/llama-cli target in this tree" >&2; exit 1; }
-TARGETS=(llama-perplexity "$TEXT_TOOL" llama-quantize llama-gguf)
+TARGETS=(llama-perplexity "$TEXT_TOOL" llama-quantize llama-gguf llama-tokenize)
 
 all_built() {
     local t
     for t in "${TARGETS[@]}"; do [[ -x $BUILD/bin/$t ]] || return 1; done
 }
 
-# 4. Configure and build only the four tools. CPU only (no GPU backends), static so the binaries
+# 4. Configure and build only these tools. CPU only (no GPU backends), static so the binaries
 #    stand alone, no network features (curl/openssl), no server/UI (the UI step may download).
 #    nice keeps the compile out of the way of whoever else shares the machine.
 if [[ ${FORCE_BUILD:-0} != 1 ]] && all_built; then
