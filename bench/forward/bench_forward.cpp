@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -121,9 +122,38 @@ int main(int argc, char** argv) {
     };
     const double s_body = best_seconds(repeats, body);
     row("layers, resident", s_body, body_flops);
-    const double s_head = best_seconds(repeats, [&] { m.lm_head(normed); });
+    // The logits buffer is reused across calls, as eval does: a fresh [512, 151936] fp32 tensor costs
+    // ~0.5 s of page faults on this VM, more than the product itself.
+    at::Tensor logits;
+    const double s_head = best_seconds(repeats, [&] { m.lm_head(normed, &logits); });
     row("lm_head only", s_head, head_flops);
     row("layers + lm_head", s_body + s_head, body_flops + head_flops);
+    // Where a layer's time goes: each cut of DecoderLayer timed alone over all layers, each with
+    // its GEMM FLOPs (the rest of a part's work is elementwise: norms, RoPE, softmax, SiLU, adds).
+    {
+      at::Tensor h0 = m.embed(ids), x = layers[0].attention_input(h0), a = layers[0].attention_core(x);
+      at::Tensor r = layers[0].attention_residual(h0, a), y = layers[0].mlp_input(r), g = layers[0].mlp_activation(y);
+      const double n = static_cast<double>(c.num_layers), f = c.intermediate_size;
+      const struct {
+        const char* what;
+        std::function<void(const DecoderLayer&)> run;
+        double flops;
+      } parts[] = {
+          {"  attention_input (norm)", [&](const DecoderLayer& l) { l.attention_input(h0); }, 0},
+          {"  attention_core (qkv,rope,attn)", [&](const DecoderLayer& l) { l.attention_core(x); },
+           2 * t * h * (qd + 2 * kvd) + attn},
+          {"  attention_residual (o,add)", [&](const DecoderLayer& l) { l.attention_residual(h0, a); }, 2 * t * qd * h},
+          {"  mlp_input (norm)", [&](const DecoderLayer& l) { l.mlp_input(r); }, 0},
+          {"  mlp_activation (gate,up)", [&](const DecoderLayer& l) { l.mlp_activation(y); }, 2 * t * h * 2 * f},
+          {"  mlp_residual (down,add)", [&](const DecoderLayer& l) { l.mlp_residual(r, g); }, 2 * t * f * h},
+      };
+      for (const auto& part : parts) {
+        const double s = best_seconds(repeats, [&] {
+          for (const auto& l : layers) part.run(l);
+        });
+        row(part.what, s, n * part.flops);
+      }
+    }
     layers.clear();
     row("logits(), streamed layers", best_seconds(1, [&] { m.logits(ids); }), body_flops + head_flops);
   }

@@ -1,5 +1,7 @@
 #include "model/attention.hpp"
 
+#include "model/attention_fused.hpp"
+
 #include <limits>
 
 #include <ATen/Functions.h>
@@ -17,6 +19,14 @@ constexpr int64_t kBlock = 128;
 
 at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
                             bool fp32_scores) {
+  if (q.scalar_type() == at::kBFloat16 && !fp32_scores && fused_attention_available(q.size(3)) && q.stride(3) == 1 &&
+      k.stride(3) == 1 && v.stride(3) == 1)
+    return fused_causal_attention_bf16(q, k, v, scale);
+  return blocked_causal_attention(q, k, v, scale, fp32_scores);
+}
+
+at::Tensor blocked_causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
+                                    bool fp32_scores) {
   const int64_t b = q.size(0), h = q.size(1), t = q.size(2), d = q.size(3), kv = k.size(1);
   const int64_t g = h / kv;
   const auto dtype = q.scalar_type();

@@ -1,0 +1,218 @@
+// Compiled with AVX-512 (F, BW, VL, BF16) enabled; called only after fused_attention_available()
+// checked the CPU at run time.
+#include "model/attention_fused.hpp"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <ATen/Functions.h>
+#include <ATen/Parallel.h>
+
+namespace qf::model {
+namespace {
+
+constexpr int64_t kRows = 4;        // query rows computed together (share every K and V load)
+constexpr int64_t kRowsPerTask = 32;  // query rows of one head per parallel task
+
+// e^x for x <= 0 (softmax arguments), fp32, about 1 ulp: 2^n * p(r) with r = x - n ln2 in [-ln2/2, ln2/2].
+__m512 exp_nonpositive(__m512 x) {
+  // Below -87.3 e^x is under fp32's normal range: 0, as e^-inf (the masked keys) must be.
+  const __mmask16 normal = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_GE_OQ);
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  return _mm512_maskz_mov_ps(normal, _mm512_scalef_ps(p, n));
+}
+
+// fp32 -> bf16 (round to nearest even, as ATen rounds) -> fp32.
+__m512 round_bf16(__m512 x) {
+  const __m256i h = reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(x));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+// K of one (batch, kv head) as pairs along the head dimension: kp[(p * tpad + n) * 2 + e] = K[n, 2p + e],
+// so one 512-bit load holds dimension pair p of 16 consecutive keys (the dpbf16 operand layout).
+void pack_keys(const uint16_t* k, int64_t row_stride, int64_t t, int64_t tpad, int64_t d, uint16_t* kp) {
+  std::memset(kp, 0, sizeof(uint16_t) * static_cast<size_t>(d * tpad));
+  for (int64_t n = 0; n < t; ++n)
+    for (int64_t p = 0; p < d / 2; ++p) {
+      kp[(p * tpad + n) * 2] = k[n * row_stride + 2 * p];
+      kp[(p * tpad + n) * 2 + 1] = k[n * row_stride + 2 * p + 1];
+    }
+}
+
+// V as pairs along the keys: vp[(q * d + c) * 2 + e] = V[2q + e, c] (zero past the last key).
+void pack_values(const uint16_t* v, int64_t row_stride, int64_t t, int64_t d, uint16_t* vp) {
+  const int64_t pairs = (t + 1) / 2;
+  for (int64_t q = 0; q < pairs; ++q)
+    for (int64_t c = 0; c < d; ++c) {
+      vp[(q * d + c) * 2] = v[(2 * q) * row_stride + c];
+      vp[(q * d + c) * 2 + 1] = 2 * q + 1 < t ? v[(2 * q + 1) * row_stride + c] : uint16_t{0};
+    }
+}
+
+struct Head {
+  const uint16_t* q;  // row i at q + i * q_stride
+  int64_t q_stride;
+  const uint16_t* kp;
+  const uint16_t* vp;
+  uint16_t* out;  // row i at out + i * out_stride
+  int64_t out_stride;
+};
+
+// Rows [i0, i0 + rows) of one head, rows <= kRows. `scores` holds kRows x tpad floats, `probs`
+// kRows x (tpad + 2) bf16.
+template <int64_t D>
+void attend_rows(const Head& h, int64_t i0, int64_t rows, int64_t tpad, float scale, float* scores, uint16_t* probs) {
+  const int64_t len = i0 + rows;                 // keys any of these rows can see
+  const int64_t tiles = (len + 15) / 16;
+  // 1. scores = bf16(scale * Q.K^T), masked beyond each row's own position.
+  __m512 acc[kRows];
+  for (int64_t tile = 0; tile < tiles; ++tile) {
+    for (int64_t r = 0; r < kRows; ++r) acc[r] = _mm512_setzero_ps();
+    for (int64_t p = 0; p < D / 2; ++p) {
+      const __m512bh kv = reinterpret_cast<__m512bh>(_mm512_loadu_si512(h.kp + (p * tpad + tile * 16) * 2));
+      for (int64_t r = 0; r < rows; ++r) {
+        uint32_t pair;
+        std::memcpy(&pair, h.q + (i0 + r) * h.q_stride + 2 * p, 4);
+        acc[r] = _mm512_dpbf16_ps(acc[r], reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(pair))), kv);
+      }
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      __m512 s = round_bf16(_mm512_mul_ps(acc[r], _mm512_set1_ps(scale)));
+      const int64_t visible = i0 + r + 1 - tile * 16;  // keys of this tile row r may see
+      if (visible < 16) {
+        const __mmask16 keep = visible <= 0 ? 0 : static_cast<__mmask16>((1u << visible) - 1);
+        s = _mm512_mask_blend_ps(keep, _mm512_set1_ps(-std::numeric_limits<float>::infinity()), s);
+      }
+      _mm512_storeu_ps(scores + r * tpad + tile * 16, s);
+    }
+  }
+  // 2. softmax per row in fp32, rounded to bf16 (zero for the masked keys and the padding).
+  const int64_t pairs = (len + 1) / 2;
+  for (int64_t r = 0; r < rows; ++r) {
+    float* s = scores + r * tpad;
+    __m512 m = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+    for (int64_t tile = 0; tile < tiles; ++tile) m = _mm512_max_ps(m, _mm512_loadu_ps(s + tile * 16));
+    const __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(m));
+    __m512 sum = _mm512_setzero_ps();
+    for (int64_t tile = 0; tile < tiles; ++tile) {
+      const __m512 e = exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(s + tile * 16), max));
+      _mm512_storeu_ps(s + tile * 16, e);
+      sum = _mm512_add_ps(sum, e);
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+    uint16_t* pr = probs + r * (tpad + 2);
+    for (int64_t tile = 0; tile < tiles; ++tile) {
+      const __m256i b = reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(_mm512_mul_ps(_mm512_loadu_ps(s + tile * 16), inv)));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(pr + tile * 16), b);
+    }
+    pr[tiles * 16] = pr[tiles * 16 + 1] = 0;  // the pair past an odd tile end
+  }
+  // 3. out = P.V, fp32 accumulation over key pairs, rounded once.
+  __m512 o[kRows][D / 16];
+  for (int64_t r = 0; r < kRows; ++r)
+    for (int64_t c = 0; c < D / 16; ++c) o[r][c] = _mm512_setzero_ps();
+  for (int64_t q = 0; q < pairs; ++q) {
+    __m512bh vv[D / 16];
+    for (int64_t c = 0; c < D / 16; ++c)
+      vv[c] = reinterpret_cast<__m512bh>(_mm512_loadu_si512(h.vp + (q * D + c * 16) * 2));
+    for (int64_t r = 0; r < rows; ++r) {
+      uint32_t pair;
+      std::memcpy(&pair, probs + r * (tpad + 2) + 2 * q, 4);
+      const __m512bh pp = reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(pair)));
+      for (int64_t c = 0; c < D / 16; ++c) o[r][c] = _mm512_dpbf16_ps(o[r][c], pp, vv[c]);
+    }
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < D / 16; ++c)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(h.out + (i0 + r) * h.out_stride + c * 16),
+                          reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(o[r][c])));
+}
+
+template <int64_t D>
+void attend_head_rows(const Head& h, int64_t i0, int64_t i1, int64_t tpad, float scale) {
+  std::vector<float> scores(static_cast<size_t>(kRows * tpad));
+  std::vector<uint16_t> probs(static_cast<size_t>(kRows * (tpad + 2)));
+  for (int64_t i = i0; i < i1; i += kRows)
+    attend_rows<D>(h, i, std::min(kRows, i1 - i), tpad, scale, scores.data(), probs.data());
+}
+
+using HeadKernel = void (*)(const Head&, int64_t, int64_t, int64_t, float);
+
+HeadKernel kernel_for(int64_t d) {
+  switch (d) {
+    case 32: return attend_head_rows<32>;
+    case 64: return attend_head_rows<64>;
+    case 96: return attend_head_rows<96>;
+    case 128: return attend_head_rows<128>;
+    default: return nullptr;
+  }
+}
+
+}  // namespace
+
+bool fused_attention_available(int64_t head_dim) {
+  static const bool cpu = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl");
+  static const bool allowed = [] {
+    const char* e = std::getenv("QUANTFORGE_FUSED_ATTENTION");
+    return !(e && std::string(e) == "0");
+  }();
+  return cpu && allowed && kernel_for(head_dim) != nullptr;
+}
+
+at::Tensor fused_causal_attention_bf16(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale) {
+  const int64_t b = q.size(0), heads = q.size(1), t = q.size(2), d = q.size(3), kv = k.size(1), g = heads / kv;
+  const HeadKernel kernel = kernel_for(d);
+  TORCH_CHECK(kernel && q.scalar_type() == at::kBFloat16 && k.scalar_type() == at::kBFloat16 &&
+                  v.scalar_type() == at::kBFloat16 && q.stride(3) == 1 && k.stride(3) == 1 && v.stride(3) == 1,
+              "fused attention: unsupported inputs");
+  const int64_t tpad = (t + 15) / 16 * 16;
+  // Packed K and V of every (batch, kv head), built in parallel.
+  at::Tensor kp = at::empty({b * kv, d * tpad}, at::kShort), vp = at::empty({b * kv, ((tpad + 1) / 2) * d * 2}, at::kShort);
+  const auto* qd = reinterpret_cast<const uint16_t*>(q.data_ptr<at::BFloat16>());
+  const auto* kd = reinterpret_cast<const uint16_t*>(k.data_ptr<at::BFloat16>());
+  const auto* vd = reinterpret_cast<const uint16_t*>(v.data_ptr<at::BFloat16>());
+  auto* kpd = reinterpret_cast<uint16_t*>(kp.data_ptr<int16_t>());
+  auto* vpd = reinterpret_cast<uint16_t*>(vp.data_ptr<int16_t>());
+  at::parallel_for(0, b * kv, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t u = lo; u < hi; ++u) {
+      const int64_t bi = u / kv, j = u % kv;
+      pack_keys(kd + bi * k.stride(0) + j * k.stride(1), k.stride(2), t, tpad, d, kpd + u * d * tpad);
+      pack_values(vd + bi * v.stride(0) + j * v.stride(1), v.stride(2), t, d, vpd + u * vp.size(1));
+    }
+  });
+  at::Tensor out = at::empty({b, t, heads * d}, q.options());
+  auto* od = reinterpret_cast<uint16_t*>(out.data_ptr<at::BFloat16>());
+  // Tasks: (batch, head, block of rows); later rows see more keys, so blocks are small and many.
+  const int64_t blocks = (t + kRowsPerTask - 1) / kRowsPerTask;
+  at::parallel_for(0, b * heads * blocks, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t task = lo; task < hi; ++task) {
+      const int64_t block = task % blocks, hh = (task / blocks) % heads, bi = task / (blocks * heads);
+      const int64_t u = bi * kv + hh / g;
+      const Head h{qd + bi * q.stride(0) + hh * q.stride(1), q.stride(2), kpd + u * d * tpad, vpd + u * vp.size(1),
+                   od + bi * t * heads * d + hh * d, heads * d};
+      kernel(h, block * kRowsPerTask, std::min(t, (block + 1) * kRowsPerTask), tpad, static_cast<float>(scale));
+    }
+  });
+  return out;
+}
+
+}  // namespace qf::model
