@@ -163,27 +163,28 @@ std::string array_digest(const qf::test::GgufValue& v) {
 
 }  // namespace
 
-TEST_CASE("convert's metadata and tensor table equal what llama.cpp's convert_hf_to_gguf.py writes", "[cli][gguf]") {
-  // Golden: llama.cpp's converter run on the same fixture (tools/fixtures/make_gguf_metadata_golden.py).
-  // Keys that only describe the file (names the converter derives from model cards) are not compared.
+namespace {
+
+// Our GGUF against the golden of what llama.cpp's converter wrote for the same model folder
+// (tools/fixtures/make_gguf_metadata_golden.py): the same keys with the same types and values (arrays by
+// element type, count and digest), the same tensors with the same types and dimensions. Keys that only
+// describe the file (names the converter derives from model cards) and `skip` are not compared.
+void check_against_converter_golden(const fs::path& gguf, const std::string& golden_name,
+                                    const std::set<std::string>& skip = {}) {
   static const std::set<std::string> kDescriptive{"general.name", "general.basename", "general.size_label",
                                                   "general.finetune", "general.version", "general.organization",
                                                   "general.license", "general.tags", "general.languages",
                                                   "general.quantized_by"};
-  std::ifstream in(std::string(QF_TEST_DATA_DIR) + "/goldens/gguf_converter_tiny-llama.json");
+  std::ifstream in(std::string(QF_TEST_DATA_DIR) + "/goldens/" + golden_name);
   REQUIRE(in);
   const nlohmann::json golden = nlohmann::json::parse(in);
-  TempDir t("convert_golden");
-  const fs::path m = copy_model(t);
-  auto [code, output] = run_quantforge({"convert", m.string(), "--type", "bf16", "--threads", "1"});
-  INFO(output);
-  REQUIRE(code == 0);
-  const auto c = qf::test::read_gguf((m / "model-BF16.gguf").string());
+  const auto c = qf::test::read_gguf(gguf.string());
+  const auto ignored = [&](const std::string& key) { return kDescriptive.count(key) || skip.count(key); };
 
   std::set<std::string> expected_keys;
   for (const auto& k : golden["keys"]) {
     const std::string name = k["name"];
-    if (kDescriptive.count(name)) continue;
+    if (ignored(name)) continue;
     expected_keys.insert(name);
     INFO(name);
     REQUIRE(c.values.count(name));
@@ -203,7 +204,7 @@ TEST_CASE("convert's metadata and tensor table equal what llama.cpp's convert_hf
   }
   std::set<std::string> ours;
   for (const auto& key : c.keys)
-    if (!kDescriptive.count(key)) ours.insert(key);
+    if (!ignored(key)) ours.insert(key);
   CHECK(ours == expected_keys);
 
   std::vector<std::string> names;
@@ -221,6 +222,18 @@ TEST_CASE("convert's metadata and tensor table equal what llama.cpp's convert_hf
   std::sort(ours_sorted.begin(), ours_sorted.end());
   std::sort(names.begin(), names.end());
   CHECK(ours_sorted == names);
+}
+
+}  // namespace
+
+TEST_CASE("convert's metadata and tensor table equal what llama.cpp's convert_hf_to_gguf.py writes", "[cli][gguf]") {
+  // Golden: llama.cpp's converter run on the same fixture (tools/fixtures/make_gguf_metadata_golden.py).
+  TempDir t("convert_golden");
+  const fs::path m = copy_model(t);
+  auto [code, output] = run_quantforge({"convert", m.string(), "--type", "bf16", "--threads", "1"});
+  INFO(output);
+  REQUIRE(code == 0);
+  check_against_converter_golden(m / "model-BF16.gguf", "gguf_converter_tiny-llama.json");
 }
 
 TEST_CASE("convert refuses what it cannot do with a clear message and writes nothing", "[cli][gguf]") {
@@ -396,6 +409,9 @@ TEST_CASE("a SentencePiece tokenizer.model goes into the GGUF as llama.cpp's con
   REQUIRE(code == 0);
   const auto after = snapshot(m);
   for (const auto& [name, digest] : before) CHECK(after.at(name) == digest);  // the model's files untouched
+  // Every key and tensor as llama.cpp's converter wrote them for the same folder (golden from the GPU
+  // machine, where its SentencePiece reader runs).
+  check_against_converter_golden(m / "model-BF16.gguf", "gguf_converter_llama-spm-model.json");
   const auto c = qf::test::read_gguf((m / "model-BF16.gguf").string());
   CHECK(c.values.at("tokenizer.ggml.model").text == "llama");
   CHECK(c.values.at("tokenizer.ggml.pre").text == "default");
@@ -458,6 +474,9 @@ TEST_CASE("a SentencePiece-style tokenizer.json alone gives llama.cpp a Sentence
   auto [code, output] = run_quantforge({"convert", m.string(), "--threads", "1"});
   INFO(output);
   REQUIRE(code == 0);
+  // As the converter writes it but for the scores, which it sets to -1000 for every token without a
+  // tokenizer.model (llama.cpp then merges left to right, not in BPE order).
+  check_against_converter_golden(m / "model-BF16.gguf", "gguf_converter_llama-spm-json.json", {"tokenizer.ggml.scores"});
   const auto c = qf::test::read_gguf((m / "model-BF16.gguf").string());
   CHECK(c.values.at("tokenizer.ggml.model").text == "llama");
   CHECK(c.values.at("tokenizer.ggml.pre").text == "default");
