@@ -42,8 +42,10 @@ at::Tensor blocked_causal_attention(const at::Tensor& q, const at::Tensor& k, co
     const int64_t n = std::min(kBlock, t - i0), len = i0 + n;
     at::Tensor qb = q5.narrow(3, i0, n).reshape({b * kv, g * n, d});
     at::Tensor kb = kc.narrow(1, 0, len), vb = vc.narrow(1, 0, len);
-    // scale folded into the matmul (alpha) instead of a pass over the scores.
-    at::Tensor scores = at::empty({b * kv, g * n, len}, q5.options());
+    // scale folded into the matmul (alpha) instead of a pass over the scores. Zeroed first: for small
+    // products ATen's baddbmm kernel reads the output even with beta = 0, and 0 * NaN from
+    // uninitialised memory is NaN.
+    at::Tensor scores = at::zeros({b * kv, g * n, len}, q5.options());
     at::baddbmm_out(scores, scores, qb, kb.transpose(1, 2), /*beta=*/0, /*alpha=*/scale);
     // Only the diagonal block has future keys: mask it in place.
     scores.view({b * kv, g, n, len})
