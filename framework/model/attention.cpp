@@ -19,9 +19,11 @@ constexpr int64_t kBlock = 128;
 
 at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
                             bool fp32_scores) {
-  if (q.scalar_type() == at::kBFloat16 && !fp32_scores && fused_attention_available(q.size(3)) && q.stride(3) == 1 &&
-      k.stride(3) == 1 && v.stride(3) == 1)
-    return fused_causal_attention_bf16(q, k, v, scale);
+  const bool same_dtype = k.scalar_type() == q.scalar_type() && v.scalar_type() == q.scalar_type();
+  // bf16 with fp32 scores asks for more than the fused bf16 kernel keeps; it stays blocked.
+  if (same_dtype && !(fp32_scores && q.scalar_type() == at::kBFloat16) &&
+      fused_attention_available(q.scalar_type(), q.size(3)) && q.stride(3) == 1 && k.stride(3) == 1 && v.stride(3) == 1)
+    return fused_causal_attention(q, k, v, scale);
   return blocked_causal_attention(q, k, v, scale, fp32_scores);
 }
 

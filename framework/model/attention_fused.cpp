@@ -166,24 +166,128 @@ HeadKernel kernel_for(int64_t d) {
   }
 }
 
-}  // namespace
+// ---- fp32: the same row blocks with FMA; K transposed (kp[c * tpad + n] = K[n, c]), V read in place.
 
-bool fused_attention_available(int64_t head_dim) {
-  static const bool cpu = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512vl");
-  static const bool allowed = [] {
-    const char* e = std::getenv("QUANTFORGE_FUSED_ATTENTION");
-    return !(e && std::string(e) == "0");
-  }();
-  return cpu && allowed && kernel_for(head_dim) != nullptr;
+void pack_keys_f32(const float* k, int64_t row_stride, int64_t t, int64_t tpad, int64_t d, float* kp) {
+  std::memset(kp, 0, sizeof(float) * static_cast<size_t>(d * tpad));
+  for (int64_t n = 0; n < t; ++n)
+    for (int64_t c = 0; c < d; ++c) kp[c * tpad + n] = k[n * row_stride + c];
 }
 
-at::Tensor fused_causal_attention_bf16(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale) {
+struct HeadF32 {
+  const float* q;
+  int64_t q_stride;
+  const float* kp;
+  const float* v;  // row n at v + n * v_stride
+  int64_t v_stride;
+  float* out;
+  int64_t out_stride;
+};
+
+template <int64_t D>
+void attend_rows_f32(const HeadF32& h, int64_t i0, int64_t rows, int64_t tpad, float scale, float* scores) {
+  const int64_t len = i0 + rows, tiles = (len + 15) / 16;
+  __m512 acc[kRows];
+  for (int64_t tile = 0; tile < tiles; ++tile) {
+    for (int64_t r = 0; r < kRows; ++r) acc[r] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < D; ++c) {
+      const __m512 kv = _mm512_loadu_ps(h.kp + c * tpad + tile * 16);
+      for (int64_t r = 0; r < rows; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(h.q[(i0 + r) * h.q_stride + c]), kv, acc[r]);
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      __m512 s = _mm512_mul_ps(acc[r], _mm512_set1_ps(scale));
+      const int64_t visible = i0 + r + 1 - tile * 16;
+      if (visible < 16) {
+        const __mmask16 keep = visible <= 0 ? 0 : static_cast<__mmask16>((1u << visible) - 1);
+        s = _mm512_mask_blend_ps(keep, _mm512_set1_ps(-std::numeric_limits<float>::infinity()), s);
+      }
+      _mm512_storeu_ps(scores + r * tpad + tile * 16, s);
+    }
+  }
+  for (int64_t r = 0; r < rows; ++r) {  // softmax in place
+    float* s = scores + r * tpad;
+    __m512 m = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+    for (int64_t tile = 0; tile < tiles; ++tile) m = _mm512_max_ps(m, _mm512_loadu_ps(s + tile * 16));
+    const __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(m));
+    __m512 sum = _mm512_setzero_ps();
+    for (int64_t tile = 0; tile < tiles; ++tile) {
+      const __m512 e = exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(s + tile * 16), max));
+      _mm512_storeu_ps(s + tile * 16, e);
+      sum = _mm512_add_ps(sum, e);
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+    for (int64_t tile = 0; tile < tiles; ++tile) _mm512_storeu_ps(s + tile * 16, _mm512_mul_ps(_mm512_loadu_ps(s + tile * 16), inv));
+  }
+  __m512 o[kRows][D / 16];
+  for (int64_t r = 0; r < kRows; ++r)
+    for (int64_t c = 0; c < D / 16; ++c) o[r][c] = _mm512_setzero_ps();
+  for (int64_t n = 0; n < len; ++n) {
+    __m512 vv[D / 16];
+    for (int64_t c = 0; c < D / 16; ++c) vv[c] = _mm512_loadu_ps(h.v + n * h.v_stride + c * 16);
+    for (int64_t r = 0; r < rows; ++r) {
+      const __m512 p = _mm512_set1_ps(scores[r * tpad + n]);
+      for (int64_t c = 0; c < D / 16; ++c) o[r][c] = _mm512_fmadd_ps(p, vv[c], o[r][c]);
+    }
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < D / 16; ++c) _mm512_storeu_ps(h.out + (i0 + r) * h.out_stride + c * 16, o[r][c]);
+}
+
+template <int64_t D>
+void attend_head_rows_f32(const HeadF32& h, int64_t i0, int64_t i1, int64_t tpad, float scale) {
+  std::vector<float> scores(static_cast<size_t>(kRows * tpad));
+  for (int64_t i = i0; i < i1; i += kRows) attend_rows_f32<D>(h, i, std::min(kRows, i1 - i), tpad, scale, scores.data());
+}
+
+using HeadKernelF32 = void (*)(const HeadF32&, int64_t, int64_t, int64_t, float);
+
+HeadKernelF32 kernel_for_f32(int64_t d) {
+  switch (d) {
+    case 32: return attend_head_rows_f32<32>;
+    case 64: return attend_head_rows_f32<64>;
+    case 96: return attend_head_rows_f32<96>;
+    case 128: return attend_head_rows_f32<128>;
+    default: return nullptr;
+  }
+}
+
+// Calls f(batch, head, first row, end row) for every block of rows, in parallel.
+template <class F>
+void for_each_row_block(int64_t b, int64_t heads, int64_t t, F&& f) {
+  const int64_t blocks = (t + kRowsPerTask - 1) / kRowsPerTask;
+  at::parallel_for(0, b * heads * blocks, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t task = lo; task < hi; ++task) {
+      const int64_t block = task % blocks, hh = (task / blocks) % heads, bi = task / (blocks * heads);
+      f(bi, hh, block * kRowsPerTask, std::min(t, (block + 1) * kRowsPerTask));
+    }
+  });
+}
+
+at::Tensor fused_f32(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale) {
+  const int64_t b = q.size(0), heads = q.size(1), t = q.size(2), d = q.size(3), kv = k.size(1), g = heads / kv;
+  const HeadKernelF32 kernel = kernel_for_f32(d);
+  const int64_t tpad = (t + 15) / 16 * 16;
+  at::Tensor kp = at::empty({b * kv, d * tpad}, at::kFloat);
+  const float *qd = q.data_ptr<float>(), *kd = k.data_ptr<float>(), *vd = v.data_ptr<float>();
+  float* kpd = kp.data_ptr<float>();
+  at::parallel_for(0, b * kv, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t u = lo; u < hi; ++u)
+      pack_keys_f32(kd + (u / kv) * k.stride(0) + (u % kv) * k.stride(1), k.stride(2), t, tpad, d, kpd + u * d * tpad);
+  });
+  at::Tensor out = at::empty({b, t, heads * d}, q.options());
+  float* od = out.data_ptr<float>();
+  for_each_row_block(b, heads, t, [&](int64_t bi, int64_t hh, int64_t i0, int64_t i1) {
+    const int64_t u = bi * kv + hh / g;
+    const HeadF32 h{qd + bi * q.stride(0) + hh * q.stride(1), q.stride(2), kpd + u * d * tpad,
+                    vd + bi * v.stride(0) + (hh / g) * v.stride(1), v.stride(2), od + bi * t * heads * d + hh * d, heads * d};
+    kernel(h, i0, i1, tpad, static_cast<float>(scale));
+  });
+  return out;
+}
+
+at::Tensor fused_bf16(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale) {
   const int64_t b = q.size(0), heads = q.size(1), t = q.size(2), d = q.size(3), kv = k.size(1), g = heads / kv;
   const HeadKernel kernel = kernel_for(d);
-  TORCH_CHECK(kernel && q.scalar_type() == at::kBFloat16 && k.scalar_type() == at::kBFloat16 &&
-                  v.scalar_type() == at::kBFloat16 && q.stride(3) == 1 && k.stride(3) == 1 && v.stride(3) == 1,
-              "fused attention: unsupported inputs");
   const int64_t tpad = (t + 15) / 16 * 16;
   // Packed K and V of every (batch, kv head), built in parallel.
   at::Tensor kp = at::empty({b * kv, d * tpad}, at::kShort), vp = at::empty({b * kv, ((tpad + 1) / 2) * d * 2}, at::kShort);
@@ -202,17 +306,37 @@ at::Tensor fused_causal_attention_bf16(const at::Tensor& q, const at::Tensor& k,
   at::Tensor out = at::empty({b, t, heads * d}, q.options());
   auto* od = reinterpret_cast<uint16_t*>(out.data_ptr<at::BFloat16>());
   // Tasks: (batch, head, block of rows); later rows see more keys, so blocks are small and many.
-  const int64_t blocks = (t + kRowsPerTask - 1) / kRowsPerTask;
-  at::parallel_for(0, b * heads * blocks, 1, [&](int64_t lo, int64_t hi) {
-    for (int64_t task = lo; task < hi; ++task) {
-      const int64_t block = task % blocks, hh = (task / blocks) % heads, bi = task / (blocks * heads);
-      const int64_t u = bi * kv + hh / g;
-      const Head h{qd + bi * q.stride(0) + hh * q.stride(1), q.stride(2), kpd + u * d * tpad, vpd + u * vp.size(1),
-                   od + bi * t * heads * d + hh * d, heads * d};
-      kernel(h, block * kRowsPerTask, std::min(t, (block + 1) * kRowsPerTask), tpad, static_cast<float>(scale));
-    }
+  for_each_row_block(b, heads, t, [&](int64_t bi, int64_t hh, int64_t i0, int64_t i1) {
+    const int64_t u = bi * kv + hh / g;
+    const Head h{qd + bi * q.stride(0) + hh * q.stride(1), q.stride(2), kpd + u * d * tpad, vpd + u * vp.size(1),
+                 od + bi * t * heads * d + hh * d, heads * d};
+    kernel(h, i0, i1, tpad, static_cast<float>(scale));
   });
   return out;
+}
+
+}  // namespace
+
+bool fused_attention_available(at::ScalarType dtype, int64_t head_dim) {
+  static const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                             __builtin_cpu_supports("avx512vl");
+  static const bool bf16 = avx512 && __builtin_cpu_supports("avx512bf16");
+  static const bool allowed = [] {
+    const char* e = std::getenv("QUANTFORGE_FUSED_ATTENTION");
+    return !(e && std::string(e) == "0");
+  }();
+  if (!allowed) return false;
+  if (dtype == at::kBFloat16) return bf16 && kernel_for(head_dim) != nullptr;
+  if (dtype == at::kFloat) return avx512 && kernel_for_f32(head_dim) != nullptr;
+  return false;
+}
+
+at::Tensor fused_causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale) {
+  TORCH_CHECK(q.scalar_type() == k.scalar_type() && q.scalar_type() == v.scalar_type() && q.stride(3) == 1 &&
+                  k.stride(3) == 1 && v.stride(3) == 1 && fused_attention_available(q.scalar_type(), q.size(3)),
+              "fused attention: unsupported inputs");
+  if (q.scalar_type() == at::kFloat) return fused_f32(q, k, v, scale);
+  return fused_bf16(q, k, v, scale);
 }
 
 }  // namespace qf::model

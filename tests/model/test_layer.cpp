@@ -93,38 +93,47 @@ TEST_CASE("blocked attention of tiny inputs never picks up NaN from uninitialise
   CHECK(with_nan == 0);
 }
 
-TEST_CASE("fused bf16 attention: the blocked ATen attention to bf16 rounding, GQA exact, causal", "[attention]") {
+TEST_CASE("fused attention: the blocked ATen attention to rounding, GQA exact, causal", "[attention]") {
   using qf::model::fused_attention_available;
-  if (!fused_attention_available(64)) {
-    WARN("this CPU has no AVX512-BF16 (or QUANTFORGE_FUSED_ATTENTION=0): the fused kernel is not exercised");
-    return;
-  }
+  using qf::model::fused_causal_attention;
   at::manual_seed(11);
-  for (const int64_t d : {32, 64, 128}) {
-    for (const int64_t t : {1, 7, 16, 45, 300}) {
-      INFO("head size " << d << ", " << t << " tokens");
-      // q as the layer hands it over: a transposed view of [B, T, H, D]; 8 heads on 2 kv heads.
-      const at::Tensor q = (at::randn({2, t, 8, d}) * 2).to(at::kBFloat16).transpose(1, 2);
-      const at::Tensor k = (at::randn({2, t, 2, d}) * 2).to(at::kBFloat16).transpose(1, 2);
-      const at::Tensor v = at::randn({2, t, 2, d}).to(at::kBFloat16).transpose(1, 2);
-      const double scale = 1.0 / std::sqrt(static_cast<double>(d));
-      const at::Tensor fused = qf::model::fused_causal_attention_bf16(q, k, v, scale).to(at::kFloat);
-      const at::Tensor blocked = blocked_causal_attention(q, k, v, scale, false).to(at::kFloat);
-      // Both round scores, probabilities and outputs to bf16; they differ in summation order, the
-      // exponential (ours ~1 ulp of fp32) and 1/sum vs division: a few bf16 ulps at most.
-      const at::Tensor diff = (fused - blocked).abs();
-      CHECK(diff.max().item<float>() <= 4 * std::ldexp(1.0f, -8) * std::max(1.0f, blocked.abs().max().item<float>()));
-      CHECK(diff.mean().item<float>() < 2e-3f);
-      // GQA shares K/V without repeating them: the same arithmetic as MHA on repeated K/V, bit for bit.
-      const at::Tensor mha = qf::model::fused_causal_attention_bf16(q, k.repeat_interleave(4, 1), v.repeat_interleave(4, 1), scale);
-      CHECK(at::equal(mha.to(at::kFloat), fused));
-      // Causal: changing the last key and value leaves every earlier position's output as it was.
-      if (t > 1) {
-        at::Tensor k2 = k.clone(), v2 = v.clone();
-        k2.narrow(2, t - 1, 1).normal_();
-        v2.narrow(2, t - 1, 1).normal_();
-        const at::Tensor changed = qf::model::fused_causal_attention_bf16(q, k2, v2, scale).to(at::kFloat);
-        CHECK(at::equal(changed.narrow(1, 0, t - 1), fused.narrow(1, 0, t - 1)));
+  for (const at::ScalarType dtype : {at::kBFloat16, at::kFloat}) {
+    if (!fused_attention_available(dtype, 64)) {
+      WARN("this CPU lacks the AVX-512 features (or QUANTFORGE_FUSED_ATTENTION=0): the fused " << dtype
+                                                                                              << " kernel is not exercised");
+      continue;
+    }
+    for (const int64_t d : {32, 64, 128}) {
+      for (const int64_t t : {1, 7, 16, 45, 300}) {
+        INFO(dtype << ", head size " << d << ", " << t << " tokens");
+        // q as the layer hands it over: a transposed view of [B, T, H, D]; 8 heads on 2 kv heads.
+        const at::Tensor q = (at::randn({2, t, 8, d}) * 2).to(dtype).transpose(1, 2);
+        const at::Tensor k = (at::randn({2, t, 2, d}) * 2).to(dtype).transpose(1, 2);
+        const at::Tensor v = at::randn({2, t, 2, d}).to(dtype).transpose(1, 2);
+        const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+        const at::Tensor fused = fused_causal_attention(q, k, v, scale).to(at::kFloat);
+        const at::Tensor blocked = blocked_causal_attention(q, k, v, scale, false).to(at::kFloat);
+        // They differ in summation order, the exponential (ours ~1 ulp of fp32) and 1/sum against
+        // division: a few bf16 ulps in bf16 (which rounds scores, probabilities and outputs), ~1e-6 in fp32.
+        const at::Tensor diff = (fused - blocked).abs();
+        const float largest = std::max(1.0f, blocked.abs().max().item<float>());
+        if (dtype == at::kBFloat16) {
+          CHECK(diff.max().item<float>() <= 4 * std::ldexp(1.0f, -8) * largest);
+          CHECK(diff.mean().item<float>() < 2e-3f);
+        } else {
+          CHECK(diff.max().item<float>() <= 1e-5f * largest);
+        }
+        // GQA shares K/V without repeating them: the same arithmetic as MHA on repeated K/V, bit for bit.
+        const at::Tensor mha = fused_causal_attention(q, k.repeat_interleave(4, 1), v.repeat_interleave(4, 1), scale);
+        CHECK(at::equal(mha.to(at::kFloat), fused));
+        // Causal: changing the last key and value leaves every earlier position's output as it was.
+        if (t > 1) {
+          at::Tensor k2 = k.clone(), v2 = v.clone();
+          k2.narrow(2, t - 1, 1).normal_();
+          v2.narrow(2, t - 1, 1).normal_();
+          const at::Tensor changed = fused_causal_attention(q, k2, v2, scale).to(at::kFloat);
+          CHECK(at::equal(changed.narrow(1, 0, t - 1), fused.narrow(1, 0, t - 1)));
+        }
       }
     }
   }
