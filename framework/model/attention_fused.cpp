@@ -40,6 +40,28 @@ __m512 exp_nonpositive(__m512 x) {
   return _mm512_maskz_mov_ps(normal, _mm512_scalef_ps(p, n));
 }
 
+// Scores of keys past row `row`'s own position become -inf (the tile starts at key `first_key`).
+__m512 mask_future(__m512 s, int64_t row, int64_t first_key) {
+  const int64_t visible = row + 1 - first_key;
+  if (visible >= 16) return s;
+  const __mmask16 keep = visible <= 0 ? 0 : static_cast<__mmask16>((1u << visible) - 1);
+  return _mm512_mask_blend_ps(keep, _mm512_set1_ps(-std::numeric_limits<float>::infinity()), s);
+}
+
+// Softmax numerators of one row of scores in place (e^(s - max), 0 for masked keys); returns 1 / their sum.
+__m512 exp_row(float* s, int64_t tiles) {
+  __m512 m = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  for (int64_t tile = 0; tile < tiles; ++tile) m = _mm512_max_ps(m, _mm512_loadu_ps(s + tile * 16));
+  const __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(m));
+  __m512 sum = _mm512_setzero_ps();
+  for (int64_t tile = 0; tile < tiles; ++tile) {
+    const __m512 e = exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(s + tile * 16), max));
+    _mm512_storeu_ps(s + tile * 16, e);
+    sum = _mm512_add_ps(sum, e);
+  }
+  return _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+}
+
 // fp32 -> bf16 (round to nearest even, as ATen rounds) -> fp32.
 __m512 round_bf16(__m512 x) {
   const __m256i h = reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(x));
@@ -95,29 +117,15 @@ void attend_rows(const Head& h, int64_t i0, int64_t rows, int64_t tpad, float sc
       }
     }
     for (int64_t r = 0; r < rows; ++r) {
-      __m512 s = round_bf16(_mm512_mul_ps(acc[r], _mm512_set1_ps(scale)));
-      const int64_t visible = i0 + r + 1 - tile * 16;  // keys of this tile row r may see
-      if (visible < 16) {
-        const __mmask16 keep = visible <= 0 ? 0 : static_cast<__mmask16>((1u << visible) - 1);
-        s = _mm512_mask_blend_ps(keep, _mm512_set1_ps(-std::numeric_limits<float>::infinity()), s);
-      }
-      _mm512_storeu_ps(scores + r * tpad + tile * 16, s);
+      const __m512 s = round_bf16(_mm512_mul_ps(acc[r], _mm512_set1_ps(scale)));
+      _mm512_storeu_ps(scores + r * tpad + tile * 16, mask_future(s, i0 + r, tile * 16));
     }
   }
   // 2. softmax per row in fp32, rounded to bf16 (zero for the masked keys and the padding).
   const int64_t pairs = (len + 1) / 2;
   for (int64_t r = 0; r < rows; ++r) {
     float* s = scores + r * tpad;
-    __m512 m = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-    for (int64_t tile = 0; tile < tiles; ++tile) m = _mm512_max_ps(m, _mm512_loadu_ps(s + tile * 16));
-    const __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(m));
-    __m512 sum = _mm512_setzero_ps();
-    for (int64_t tile = 0; tile < tiles; ++tile) {
-      const __m512 e = exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(s + tile * 16), max));
-      _mm512_storeu_ps(s + tile * 16, e);
-      sum = _mm512_add_ps(sum, e);
-    }
-    const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+    const __m512 inv = exp_row(s, tiles);
     uint16_t* pr = probs + r * (tpad + 2);
     for (int64_t tile = 0; tile < tiles; ++tile) {
       const __m256i b = reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(_mm512_mul_ps(_mm512_loadu_ps(s + tile * 16), inv)));
@@ -195,27 +203,13 @@ void attend_rows_f32(const HeadF32& h, int64_t i0, int64_t rows, int64_t tpad, f
       for (int64_t r = 0; r < rows; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(h.q[(i0 + r) * h.q_stride + c]), kv, acc[r]);
     }
     for (int64_t r = 0; r < rows; ++r) {
-      __m512 s = _mm512_mul_ps(acc[r], _mm512_set1_ps(scale));
-      const int64_t visible = i0 + r + 1 - tile * 16;
-      if (visible < 16) {
-        const __mmask16 keep = visible <= 0 ? 0 : static_cast<__mmask16>((1u << visible) - 1);
-        s = _mm512_mask_blend_ps(keep, _mm512_set1_ps(-std::numeric_limits<float>::infinity()), s);
-      }
-      _mm512_storeu_ps(scores + r * tpad + tile * 16, s);
+      const __m512 s = _mm512_mul_ps(acc[r], _mm512_set1_ps(scale));
+      _mm512_storeu_ps(scores + r * tpad + tile * 16, mask_future(s, i0 + r, tile * 16));
     }
   }
   for (int64_t r = 0; r < rows; ++r) {  // softmax in place
     float* s = scores + r * tpad;
-    __m512 m = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-    for (int64_t tile = 0; tile < tiles; ++tile) m = _mm512_max_ps(m, _mm512_loadu_ps(s + tile * 16));
-    const __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(m));
-    __m512 sum = _mm512_setzero_ps();
-    for (int64_t tile = 0; tile < tiles; ++tile) {
-      const __m512 e = exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(s + tile * 16), max));
-      _mm512_storeu_ps(s + tile * 16, e);
-      sum = _mm512_add_ps(sum, e);
-    }
-    const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+    const __m512 inv = exp_row(s, tiles);
     for (int64_t tile = 0; tile < tiles; ++tile) _mm512_storeu_ps(s + tile * 16, _mm512_mul_ps(_mm512_loadu_ps(s + tile * 16), inv));
   }
   __m512 o[kRows][D / 16];
