@@ -40,6 +40,23 @@ __m512 exp_nonpositive(__m512 x) {
   return _mm512_maskz_mov_ps(normal, _mm512_scalef_ps(p, n));
 }
 
+// Largest and sum of the 16 lanes (through memory: GCC 12's _mm512_reduce_* trip -Wuninitialized).
+float lanes_max(__m512 v) {
+  alignas(64) float x[16];
+  _mm512_store_ps(x, v);
+  float m = x[0];
+  for (int i = 1; i < 16; ++i) m = std::max(m, x[i]);
+  return m;
+}
+
+float lanes_sum(__m512 v) {
+  alignas(64) float x[16];
+  _mm512_store_ps(x, v);
+  float s = 0.0f;
+  for (float f : x) s += f;
+  return s;
+}
+
 // Scores of keys past row `row`'s own position become -inf (the tile starts at key `first_key`).
 __m512 mask_future(__m512 s, int64_t row, int64_t first_key) {
   const int64_t visible = row + 1 - first_key;
@@ -52,14 +69,14 @@ __m512 mask_future(__m512 s, int64_t row, int64_t first_key) {
 __m512 exp_row(float* s, int64_t tiles) {
   __m512 m = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
   for (int64_t tile = 0; tile < tiles; ++tile) m = _mm512_max_ps(m, _mm512_loadu_ps(s + tile * 16));
-  const __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(m));
+  const __m512 max = _mm512_set1_ps(lanes_max(m));
   __m512 sum = _mm512_setzero_ps();
   for (int64_t tile = 0; tile < tiles; ++tile) {
     const __m512 e = exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(s + tile * 16), max));
     _mm512_storeu_ps(s + tile * 16, e);
     sum = _mm512_add_ps(sum, e);
   }
-  return _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+  return _mm512_set1_ps(1.0f / lanes_sum(sum));
 }
 
 // fp32 -> bf16 (round to nearest even, as ATen rounds) -> fp32.
