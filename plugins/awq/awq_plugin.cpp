@@ -170,9 +170,15 @@ class AwqMethod {
   void stop_if_cancelled() const { session_.stop_if_cancelled("awq"); }
   // Runs `module` over all of `x` (whole calibration blocks) into a fresh [tokens, out_width]
   // tensor; the host works through it a few blocks at a time and stops on an interrupt.
+  // `reuse`, when given, keeps the output buffer between calls: the search runs a module 20 times on the
+  // same rows, and a fresh [tokens, width] fp32 tensor each time (235 MB on Qwen2.5-0.5B shapes) costs
+  // more in page faults than the copy into it.
   at::Tensor run_module(const qf::sdk::Calibration& cal, const std::string& module, const at::Tensor& x,
-                        int64_t out_width) const {
-    at::Tensor y = at::empty({x.size(0), out_width}, at::kFloat);
+                        int64_t out_width, at::Tensor* reuse = nullptr) const {
+    at::Tensor y = reuse && reuse->defined() && reuse->size(0) == x.size(0) && reuse->size(1) == out_width
+                       ? *reuse
+                       : at::empty({x.size(0), out_width}, at::kFloat);
+    if (reuse) *reuse = y;
     const at::Tensor xc = x.contiguous();
     cal.run_module(module, aten::view(xc), aten::view(y));
     return y.clamp_(-std::numeric_limits<float>::max(), std::numeric_limits<float>::max());
@@ -351,7 +357,7 @@ at::Tensor AwqMethod::search_group(qf::sdk::Layer& layer, const qf::sdk::Calibra
   for (const auto& l : g.linears) ws.push_back(w_orig.at(l));
   const at::Tensor w_mean = qf::awq::weight_mean(ws, cfg_.group_size);
   qf::awq::CandidateLoss loss;
-  at::Tensor y_ref;
+  at::Tensor y_ref, candidate_out;
   if (g.single_linear()) {
     loss = [&](const std::vector<at::Tensor>& c) {
       stop_if_cancelled();
@@ -363,7 +369,7 @@ at::Tensor AwqMethod::search_group(qf::sdk::Layer& layer, const qf::sdk::Calibra
     y_ref = run_module(cal, module, in.x, width);
     loss = [&, module, width](const std::vector<at::Tensor>& c) {
       for (size_t j = 0; j < c.size(); ++j) write_weight(layer, g.linears[j], c[j]);
-      const at::Tensor yq = run_module(cal, module, in.x, width);
+      const at::Tensor yq = run_module(cal, module, in.x, width, &candidate_out);
       if (!distributed_) return qf::awq::mse(y_ref, yq);
       at::Tensor sum = at::full({1}, qf::awq::sum_squared_diff(y_ref, yq), at::kDouble);
       all_reduce(cal, sum);  // the mean over every rank's tokens
