@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <string>
 
 namespace qf {
 
@@ -15,6 +16,14 @@ void ensure_blas_environment(char** argv) {
   }
   if (std::getenv("OPENBLAS_THREAD_TIMEOUT") == nullptr) {
     setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1);
+    changed = true;
+  }
+  // glibc's malloc asks for transparent huge pages on the regions it maps for large blocks.
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables == nullptr || std::string(tunables).find("glibc.malloc.hugetlb") == std::string::npos) {
+    const std::string value = tunables && *tunables ? std::string(tunables) + ":glibc.malloc.hugetlb=1"
+                                                    : std::string("glibc.malloc.hugetlb=1");
+    setenv("GLIBC_TUNABLES", value.c_str(), 1);
     changed = true;
   }
   if (changed) execv("/proc/self/exe", argv);  // returns only on failure: carry on as configured
