@@ -7,6 +7,12 @@
 
 namespace qf {
 
+std::string with_malloc_huge_pages(const char* tunables) {
+  const std::string current = tunables ? tunables : "";
+  if (current.find("glibc.malloc.hugetlb") != std::string::npos) return {};  // the user chose
+  return current.empty() ? "glibc.malloc.hugetlb=1" : current + ":glibc.malloc.hugetlb=1";
+}
+
 void ensure_blas_environment(char** argv) {
   bool changed = false;
   __builtin_cpu_init();
@@ -19,11 +25,9 @@ void ensure_blas_environment(char** argv) {
     changed = true;
   }
   // glibc's malloc asks for transparent huge pages on the regions it maps for large blocks.
-  const char* tunables = std::getenv("GLIBC_TUNABLES");
-  if (tunables == nullptr || std::string(tunables).find("glibc.malloc.hugetlb") == std::string::npos) {
-    const std::string value = tunables && *tunables ? std::string(tunables) + ":glibc.malloc.hugetlb=1"
-                                                    : std::string("glibc.malloc.hugetlb=1");
-    setenv("GLIBC_TUNABLES", value.c_str(), 1);
+  const std::string tunables = with_malloc_huge_pages(std::getenv("GLIBC_TUNABLES"));
+  if (!tunables.empty()) {
+    setenv("GLIBC_TUNABLES", tunables.c_str(), 1);
     changed = true;
   }
   if (changed) execv("/proc/self/exe", argv);  // returns only on failure: carry on as configured

@@ -1,6 +1,8 @@
 #pragma once
 // Settings OpenBLAS and glibc read once, when the process starts: a process that computes with
 // LibTorch calls ensure_blas_environment first thing in main(), before any ATen call.
+#include <string>
+
 namespace qf {
 
 // Sets, where the user has not:
@@ -19,5 +21,9 @@ namespace qf {
 // When it changes any of them, it re-executes the process (same argv) so the library loads with them;
 // the re-executed process finds them set and returns at once. Returns if execv fails.
 void ensure_blas_environment(char** argv);
+
+// GLIBC_TUNABLES with glibc.malloc.hugetlb=1 added to `tunables` (the current value, or null), or ""
+// when it already names that tunable (whatever its value: the user's choice stands).
+std::string with_malloc_huge_pages(const char* tunables);
 
 }  // namespace qf

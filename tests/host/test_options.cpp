@@ -1,6 +1,8 @@
 // Plugin options: defaults from the descriptor, values from the recipe checked against the schema.
 #include <catch2/catch.hpp>
 
+#include "common/blas_environment.hpp"
+
 #include "common/error.hpp"
 #include "host/options.hpp"
 
@@ -23,4 +25,12 @@ TEST_CASE("options resolve defaults and check types", "[options]") {
                     Catch::Contains("recipe.toml:4") && Catch::Contains("'bits'") && Catch::Contains("must be int"));
   CHECK_THROWS_WITH(resolve_options(*rtn, {{"bitz", GivenOption{int64_t{8}, "--bitz"}}}),
                     Catch::Contains("no option 'bitz'") && Catch::Contains("options: bits"));
+}
+
+TEST_CASE("huge pages for malloc join whatever GLIBC_TUNABLES holds, unless it already names them", "[unit]") {
+  CHECK(qf::with_malloc_huge_pages(nullptr) == "glibc.malloc.hugetlb=1");
+  CHECK(qf::with_malloc_huge_pages("") == "glibc.malloc.hugetlb=1");
+  CHECK(qf::with_malloc_huge_pages("glibc.malloc.check=3") == "glibc.malloc.check=3:glibc.malloc.hugetlb=1");
+  CHECK(qf::with_malloc_huge_pages("glibc.malloc.hugetlb=0").empty());
+  CHECK(qf::with_malloc_huge_pages("a=1:glibc.malloc.hugetlb=2").empty());
 }
