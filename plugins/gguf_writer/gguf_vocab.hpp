@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace qf::gguf {
@@ -24,6 +25,10 @@ struct Vocabulary {
 
 // Added tokens llama.cpp's converter treats as control tokens even when not marked special.
 bool looks_special(const std::string& token);
+
+// The two parts of one tokenizer.json merge, written "a b" (split at the first space) or ["a", "b"];
+// any other form is an error.
+std::pair<std::string, std::string> merge_parts(const nlohmann::json& merge);
 
 // A SentencePiece-style tokenizer.json: a BPE model with byte fallback (Llama 2, Mistral v0.1, ...),
 // not Llama 3's byte-level one.

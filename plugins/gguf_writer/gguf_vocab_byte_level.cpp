@@ -13,6 +13,18 @@ bool looks_special(const std::string& t) {
   return wrapped("<|", "|>") || wrapped("<\xEF\xBD\x9C", "\xEF\xBD\x9C>") || wrapped("<unused", ">");
 }
 
+std::pair<std::string, std::string> merge_parts(const nlohmann::json& m) {
+  if (m.is_string()) {
+    const std::string s = m.get<std::string>();
+    const auto space = s.find(' ');
+    if (space == std::string::npos) throw std::invalid_argument("tokenizer.json: merge without a space: " + s);
+    return {s.substr(0, space), s.substr(space + 1)};
+  }
+  if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string())
+    return {m[0].get<std::string>(), m[1].get<std::string>()};
+  throw std::invalid_argument("tokenizer.json: unknown merges format");
+}
+
 Vocabulary byte_level_vocab(const nlohmann::json& tok, int64_t vocab_size) {
   const nlohmann::json& model = tok["model"];
   const int64_t n = std::max<int64_t>(vocab_size, static_cast<int64_t>(model["vocab"].size()));
@@ -41,15 +53,14 @@ Vocabulary byte_level_vocab(const nlohmann::json& tok, int64_t vocab_size) {
 
   for (const auto& mg : model.value("merges", nlohmann::json::array())) {
     if (mg.is_string()) {
-      v.merges.push_back(mg.get<std::string>());
-    } else if (mg.is_array() && mg.size() == 2) {
-      std::string parts[2];
-      for (int k = 0; k < 2; ++k)  // a literal space inside a part is written as U+0120, as the converter does
-        for (char c : mg[k].get<std::string>()) parts[k] += c == ' ' ? std::string("\xC4\xA0") : std::string(1, c);
-      v.merges.push_back(parts[0] + " " + parts[1]);
-    } else {
-      throw std::invalid_argument("tokenizer.json: unknown merges format");
+      v.merges.push_back(mg.get<std::string>());  // already in the written form
+      continue;
     }
+    const auto [first, second] = merge_parts(mg);
+    std::string parts[2];
+    for (int k = 0; k < 2; ++k)  // a literal space inside a part is written as U+0120, as the converter does
+      for (char c : k == 0 ? first : second) parts[k] += c == ' ' ? std::string("\xC4\xA0") : std::string(1, c);
+    v.merges.push_back(parts[0] + " " + parts[1]);
   }
   return v;
 }

@@ -46,19 +46,6 @@ bool is_byte_token(const std::string& t) {
   return std::regex_match(t, byte);
 }
 
-// One merge of tokenizer.json ("a b" or ["a", "b"]) as the token it forms.
-std::string merged(const nlohmann::json& m) {
-  if (m.is_string()) {
-    const std::string s = m.get<std::string>();
-    const auto space = s.find(' ');
-    if (space == std::string::npos) throw std::invalid_argument("tokenizer.json: merge without a space: " + s);
-    return s.substr(0, space) + s.substr(space + 1);
-  }
-  if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string())
-    return m[0].get<std::string>() + m[1].get<std::string>();
-  throw std::invalid_argument("tokenizer.json: unknown merges format");
-}
-
 
 // One entry of a SentencePiece model's piece table.
 struct Piece {
@@ -183,7 +170,10 @@ Vocabulary sentencepiece_vocab_from_json(const nlohmann::json& tok, int64_t voca
 
   const nlohmann::json merges = model.value("merges", nlohmann::json::array());
   std::map<std::string, size_t> first_rank;  // token -> rank of the first merge forming it
-  for (size_t r = 0; r < merges.size(); ++r) first_rank.emplace(merged(merges[r]), r);
+  for (size_t r = 0; r < merges.size(); ++r) {
+    const auto [first, second] = merge_parts(merges[r]);
+    first_rank.emplace(first + second, r);
+  }
   const auto formed_after_all_merges = static_cast<float>(merges.size());
 
   for (const auto& [text, id] : model["vocab"].items()) {
