@@ -1,9 +1,13 @@
 #!/bin/sh
-# End-to-end quantization benchmark on synthetic Qwen2.5-0.5B-shaped models (bench/synthetic):
-# for each layer count, `quantforge quantize` with the method's recipe on 128 x 512 calibration
-# tokens, printing the host's time-by-phase table, the plugin's totals and peak RSS, after the
-# matmul ceilings measured in the same run.
-#   bench/run_quantize_e2e.sh gptq|awq [--compare-states] [LAYERS ...]     (default: 12 24)
+# End-to-end quantization benchmark on synthetic Qwen2 models (bench/synthetic): for each layer count,
+# `quantforge quantize` with the method's recipe on 128 calibration blocks, printing the host's
+# time-by-phase table, the plugin's totals, peak RSS, milliseconds per calibration token and the
+# achieved GFLOP/s of the forwards, after the matmul ceilings measured in the same run.
+#   bench/run_quantize_e2e.sh gptq|awq [--shape qwen2.5-0.5b|hidden512] [--compare-states] [LAYERS ...]
+# Shapes (make_synthetic_model): qwen2.5-0.5b (default; layers default 12 24) or hidden512 (hidden 512,
+# intermediate 1792, 8/2 heads; layers default 8 = 29M parameters).
+# QF_BENCH_SEQLEN sets the tokens per block (default 512); QF_BENCH_ARGS adds quantize flags
+# (e.g. "--bits 4 --sym true" for GPTQ w4 g128 sym).
 # --compare-states runs each model twice: first with QUANTFORGE_FORWARD_STATE_BYTES=0 (no kept layer
 # states: every capture forwards from the layer's input, as before the states were kept), then with
 # the default budget; it prints capture + propagation per layer in units of one layer forward (the
@@ -16,8 +20,22 @@ cd "$(dirname "$0")/.."
 method="${1:?usage: bench/run_quantize_e2e.sh gptq|awq [LAYERS ...]}"
 shift
 compare=0
-if [ "${1:-}" = --compare-states ]; then compare=1; shift; fi
-[ $# -gt 0 ] || set -- 12 24
+shape=qwen2.5-0.5b
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --compare-states) compare=1; shift ;;
+    --shape) shape="${2:?--shape needs a name}"; shift 2 ;;
+    *) break ;;
+  esac
+done
+case "$shape" in
+  # hidden, intermediate, query width, key/value width (heads x 64)
+  qwen2.5-0.5b) dims="896 4864 896 128"; [ $# -gt 0 ] || set -- 12 24 ;;
+  hidden512) dims="512 1792 512 128"; [ $# -gt 0 ] || set -- 8 ;;
+  *) echo "--shape must be qwen2.5-0.5b or hidden512" >&2; exit 2 ;;
+esac
+seqlen="${QF_BENCH_SEQLEN:-512}"
+samples=128
 bench_dir="${QF_BENCH_DIR:-/tmp/qf_bench}"
 bin=build/bin/quantforge
 gen=build/bench/synthetic/make_synthetic_model
@@ -29,8 +47,8 @@ if [ -f ../shared/data/wikitext-2-raw/wiki.train.raw ] && [ "$method" = gptq ]; 
   calib="--dataset wikitext2 --dataset-path ../shared/data/wikitext-2-raw"
 fi
 case "$method" in
-  gptq) args="--gptq $calib --num_samples 128 --seqlen 512" ;;
-  awq) args="--awq $calib --num_samples 128 --seqlen 512" ;;
+  gptq) args="--gptq $calib --num_samples $samples --seqlen $seqlen ${QF_BENCH_ARGS:-}" ;;
+  awq) args="--awq $calib --num_samples $samples --seqlen $seqlen ${QF_BENCH_ARGS:-}" ;;
   *) echo "method must be gptq or awq" >&2; exit 2 ;;
 esac
 
@@ -44,20 +62,26 @@ run_one() {
   "$bin" quantize "$model" $args --output "$bench_dir/out-$method-$layers$tag" --log-file "$log" >/dev/null 2>&1 \
     || { echo "quantize failed: see $log" >&2; exit 1; }
   grep -E "time by phase|^\[.*\]   |total|done in" "$log" | sed 's/^\[[0-9:]*\] \[info\] //'
-  # Achieved rates from the FLOPs each phase does per layer with these shapes (N = 65536 tokens):
-  # forward = 2.07e12 (q/k/v 0.135, attention scores 0.120, o 0.105, gate/up 1.142, down 0.571);
-  # Gram 2N(3*896^2 + 4864^2) = 3.42e12 for GPTQ, the down input's 3.10e12 for AWQ;
-  # AWQ search: 21 forwards of attention (0.361e12) and of the MLP (1.714e12) = 43.6e12.
-  awk -v layers="$layers" -v method="$method" '
+  # Achieved rates from the FLOPs each phase does per layer, N = tokens, T = block length, h hidden,
+  # I intermediate, q/kv the query and key/value widths (scores and P.V over the T(T+1)/2 causal pairs):
+  # forward = 2N(h(q + 2kv) + qh + 3hI) + 2N(T+1)q; Gram 2N(3h^2 + I^2) for GPTQ, the down input's 2N I^2
+  # for AWQ; AWQ search: 21 forwards of the attention and of the MLP (the grid's 20 and the reference).
+  awk -v layers="$layers" -v method="$method" -v dims="$dims" -v n=$((samples * seqlen)) -v t="$seqlen" '
     /propagation forwards/ { prop = $(NF-1) }
     /capture forwards/ { cap = $(NF-1) }
     /Gram accumulation/ { gram = $(NF-1) }
     /module forwards/ { mod = $(NF-1) }
+    /time by phase \(total/ { for (i = 1; i < NF; ++i) if ($i ~ /\(total$/) { total = $(i+1); sub("s,", "", total) } }
     END {
+      split(dims, d, " "); h = d[1]; I = d[2]; q = d[3]; kv = d[4]
+      attn = 2 * n * (h * (q + 2 * kv) + q * h) + 2 * n * (t + 1) * q; mlp = 6 * n * h * I
       sub("s", "", prop); sub("s", "", cap); sub("s", "", gram); sub("s", "", mod)
-      if (gram > 0) printf "achieved: Gram %.0f GFLOP/s", (method == "gptq" ? 3.42e3 : 3.10e3) * layers / gram
-      if (mod > 0) printf ", AWQ search forwards %.0f GFLOP/s", 43.6e3 * layers / mod
+      printf "layer forward %.3f TFLOP", (attn + mlp) / 1e12
+      if (gram > 0) printf "; achieved: Gram %.0f GFLOP/s", (method == "gptq" ? 2 * n * (3 * h * h + I * I) : 2 * n * I * I) * layers / gram / 1e9
+      if (mod > 0) printf ", AWQ search forwards %.0f GFLOP/s", 21 * (attn + mlp) * layers / mod / 1e9
+      if (cap + prop > 0) printf ", capture + propagation %.0f GFLOP/s per layer forward", (attn + mlp) * layers / (cap + prop) / 1e9
       printf " (bf16; compare with the ceilings above)\n"
+      if (total > 0) printf "per calibration token: %.3f ms (%d tokens, %.1f s)\n", total * 1000 / n, n, total
     }' "$log"
 }
 
@@ -70,8 +94,8 @@ propagation_seconds() {
 }
 
 for layers in "$@"; do
-  model="$bench_dir/qwen2.5-0.5b-synthetic-$layers"
-  [ -f "$model/model.safetensors" ] || "$gen" "$model" --layers "$layers" --tokenizer-from tests/data/models/tiny-llama
+  model="$bench_dir/$shape-synthetic-$layers"
+  [ -f "$model/model.safetensors" ] || "$gen" "$model" --layers "$layers" --shape "$shape" --tokenizer-from tests/data/models/tiny-llama
   rm -rf "$bench_dir/out-$method-$layers" "$bench_dir/out-$method-$layers-no-states"
   if [ "$compare" = 1 ]; then
     QUANTFORGE_FORWARD_STATE_BYTES=0 run_one -no-states

@@ -1,6 +1,7 @@
 // bench_forward: tokens/s and GFLOP/s of a full forward (seqlen 512, batch 1) on a random-init
-// model with Qwen2.5-0.5B dimensions, in fp32 and bf16, against a matmul ceiling measured in the
-// same run. Usage: bench_forward [threads] [repeats] [fp32|bf16|both]
+// model with Qwen2.5-0.5B dimensions (or the small hidden512 shape of bench/synthetic), in fp32 and
+// bf16, against a matmul ceiling measured in the same run.
+// Usage: bench_forward [threads] [repeats] [fp32|bf16|both] [qwen2.5-0.5b|hidden512]
 // Timings are best-of-repeats: on a shared machine other processes inflate single runs.
 #include "common/blas_environment.hpp"
 #include <algorithm>
@@ -21,16 +22,18 @@ using namespace qf::model;
 
 namespace {
 
-ModelConfig qwen25_05b() {
+// Qwen2.5-0.5B's dimensions, or hidden512: 8 layers of hidden 512, intermediate 1792, 8/2 heads,
+// vocab 4096 (the 29M-parameter shape make_synthetic_model writes).
+ModelConfig qwen2_shape(bool small) {
   ModelConfig c;
   c.model_type = "qwen2";
-  c.num_layers = 24;
-  c.hidden_size = 896;
-  c.intermediate_size = 4864;
-  c.num_heads = 14;
+  c.num_layers = small ? 8 : 24;
+  c.hidden_size = small ? 512 : 896;
+  c.intermediate_size = small ? 1792 : 4864;
+  c.num_heads = small ? 8 : 14;
   c.num_kv_heads = 2;
   c.head_dim = 64;
-  c.vocab_size = 151936;
+  c.vocab_size = small ? 4096 : 151936;
   c.max_position_embeddings = 32768;
   c.rope.theta = 1e6;
   c.tie_word_embeddings = true;
@@ -89,8 +92,13 @@ int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int repeats = argc > 2 ? std::atoi(argv[2]) : 3;
   const std::string which = argc > 3 ? argv[3] : "both";
+  const std::string shape = argc > 4 ? argv[4] : "qwen2.5-0.5b";
+  if (shape != "qwen2.5-0.5b" && shape != "hidden512") {
+    std::fprintf(stderr, "shape must be qwen2.5-0.5b or hidden512\n");
+    return 2;
+  }
   at::set_num_threads(threads);
-  const ModelConfig c = qwen25_05b();
+  const ModelConfig c = qwen2_shape(shape == "hidden512");
   const int64_t t = 512;
   // FLOPs: 2*params per token for every matmul, plus causal attention (QK^T and PV over the
   // T(T+1)/2 visible pairs: 4*heads*hd*T(T+1)/2 per layer).
@@ -99,8 +107,11 @@ int main(int argc, char** argv) {
   const double attn = 4.0 * c.num_heads * c.head_dim * t * (t + 1) / 2.0;
   const double body_flops = c.num_layers * (2 * layer_params * t + attn);
   const double head_flops = 2.0 * h * c.vocab_size * t;
-  std::printf("bench_forward: Qwen2.5-0.5B dims (24 x [896, 4864], 14/2 heads, vocab 151936), seqlen %lld, "
-              "batch 1, %d threads\n", static_cast<long long>(t), threads);
+  std::printf("bench_forward: %s dims (%lld x [%lld, %lld], %lld/%lld heads, vocab %lld), seqlen %lld, batch 1, "
+              "%d threads\n", shape.c_str(), static_cast<long long>(c.num_layers),
+              static_cast<long long>(c.hidden_size), static_cast<long long>(c.intermediate_size),
+              static_cast<long long>(c.num_heads), static_cast<long long>(c.num_kv_heads),
+              static_cast<long long>(c.vocab_size), static_cast<long long>(t), threads);
   std::printf("%-5s | %-26s | %9s | %9s | %8s | %s\n", "dtype", "what", "ms", "tokens/s", "GFLOP/s", "% of ceiling");
   for (at::ScalarType dt : {at::kFloat, at::kBFloat16}) {
     if (which != "both" && which != name(dt)) continue;
