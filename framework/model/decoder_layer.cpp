@@ -54,9 +54,11 @@ at::Tensor DecoderLayer::attention_core(const at::Tensor& x) const {
   q = q.transpose(1, 2);
   k = k.transpose(1, 2);
   if (config_.rope.type != RopeType::None) {
+    // q and k are views of this call's own q/k/v product (or of the q/k norms' outputs): rotated in
+    // place, one pass each, no copies.
     RopeTables rope = rope_tables(config_, t, q.scalar_type());
-    q = apply_rope(q, rope);
-    k = apply_rope(k, rope);
+    apply_rope_(q, rope);
+    apply_rope_(k, rope);
   }
   return causal_attention(q, k, v, 1.0 / std::sqrt(static_cast<double>(hd)), options_.fp32_attention_scores);
 }

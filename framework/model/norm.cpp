@@ -15,6 +15,8 @@ at::Tensor Norm::operator()(const at::Tensor& x) const {
         .to(x.scalar_type());
   }
   // transformers LlamaRMSNorm: fp32 statistics, cast back, then scale by the weight.
+  if (x.scalar_type() == at::kBFloat16 && weight.scalar_type() == at::kBFloat16 && x.stride(-1) == 1)
+    return rms_norm_bf16(x, weight, eps);
   at::Tensor xf = x.to(at::kFloat);
   at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
   return weight * normed.to(x.scalar_type());

@@ -4,6 +4,7 @@
 #include "model/attention.hpp"
 #include "model/attention_fused.hpp"
 #include "model/decoder_layer.hpp"
+#include "model/norm.hpp"
 #include "model/rope.hpp"
 #include "reference_layer.hpp"
 
@@ -71,6 +72,63 @@ TEST_CASE("rope: position 0 is the identity; llama3 keeps high frequencies", "[r
   at::Tensor l3 = rope_inv_freq(c, 8);
   CHECK(l3[0].item<float>() == base[0].item<float>());                                    // short wavelength kept
   CHECK(l3[-1].item<float>() == Approx(base[-1].item<float>() / 8).epsilon(1e-6));       // long one slowed 8x
+}
+
+TEST_CASE("rope in place equals the eager rotation bit for bit, through strided views", "[rope]") {
+  // apply_rope is the transformers op sequence in ATen; apply_rope_ is one hand-written pass. They
+  // must agree exactly in bf16 and fp32, on views of a fused q/k/v product as the layer passes them,
+  // with full and partial rotary, and leave the columns next to the view untouched.
+  auto c = qf::test::tiny_config("llama");
+  c.rope.theta = 10000.0;
+  for (const double partial : {1.0, 0.5}) {
+    c.rope.partial_rotary_factor = partial;
+    for (const at::ScalarType dt : {at::kBFloat16, at::kFloat}) {
+      const int64_t b = 2, t = 37, heads = 3, d = c.head_dim, width = heads * d + 5;
+      const at::Tensor fused = (at::randn({b, t, width}) * 3).to(dt);
+      const at::Tensor q = fused.narrow(2, 0, heads * d).view({b, t, heads, d}).transpose(1, 2);
+      const RopeTables tables = rope_tables(c, t, dt);
+      const at::Tensor expected = apply_rope(q, tables);
+      const at::Tensor tail = fused.narrow(2, heads * d, 5).clone();
+      const at::Tensor before = q.clone();
+      apply_rope_(q, tables);
+      INFO("dtype " << dt << ", partial rotary " << partial);
+      CHECK(at::equal(q.contiguous(), expected.contiguous()));
+      CHECK(at::equal(fused.narrow(2, heads * d, 5), tail));
+      CHECK(at::equal(q.narrow(2, 0, 1), before.narrow(2, 0, 1)));         // position 0: identity
+      CHECK_FALSE(at::equal(q.narrow(2, 1, t - 1), before.narrow(2, 1, t - 1)));  // the rest rotated
+    }
+  }
+}
+
+TEST_CASE("one-pass bf16 RMSNorm equals transformers' eager op sequence", "[norm]") {
+  // The eager sequence written out in ATen ops, as transformers' LlamaRMSNorm runs it. The one-pass
+  // kernel sums the squares in double, ATen in fp32: the mean may differ in its last bit, so an
+  // output may (rarely) move by one bf16 ulp; nothing more.
+  {
+    const at::ScalarType dt = at::kBFloat16;
+    const int64_t n = 896;
+    const at::Tensor x = (at::randn({3, 171, n}) * 4).to(dt);
+    const at::Tensor w = (at::rand({n}) + 0.5).to(dt);
+    const at::Tensor xf = x.to(at::kFloat);
+    const at::Tensor eager = w * (xf * at::rsqrt(xf.pow(2).mean(-1, true) + 1e-6)).to(dt);
+    const at::Tensor ours = rms_norm_bf16(x, w, 1e-6);
+    REQUIRE(ours.sizes() == x.sizes());
+    const at::Tensor differ = ours.ne(eager);
+    const double ulp = 1.0 / 128;
+    const at::Tensor rel = ((ours.to(at::kFloat) - eager.to(at::kFloat)).abs() / eager.to(at::kFloat).abs().clamp_min(1e-30));
+    INFO("dtype " << dt << ": " << differ.sum().item<int64_t>() << " of " << x.numel() << " differ");
+    CHECK(differ.sum().item<int64_t>() * 1000 <= x.numel());  // at most 0.1%
+    CHECK(at::equal(Norm{NormKind::RMSNorm, w, {}, 1e-6}(x), ours));  // the layer's norm takes this path
+    CHECK(rel.max().item<double>() <= ulp);
+    // Through a strided view (Qwen3's per-head q/k norms see the q/k/v product's columns).
+    const at::Tensor wide = (at::randn({2, 5, 3 * 64 + 7}) * 2).to(dt);
+    const at::Tensor heads = wide.narrow(2, 0, 3 * 64).view({2, 5, 3, 64});
+    const at::Tensor hw = (at::rand({64}) + 0.5).to(dt);
+    const at::Tensor hf = heads.to(at::kFloat);
+    const at::Tensor heager = hw * (hf * at::rsqrt(hf.pow(2).mean(-1, true) + 1e-6)).to(dt);
+    CHECK(rms_norm_bf16(heads, hw, 1e-6).to(at::kFloat).sub(heager.to(at::kFloat)).abs().max().item<double>() <=
+          ulp * heager.to(at::kFloat).abs().max().item<double>());
+  }
 }
 
 TEST_CASE("GQA with kv == heads equals MHA on repeated K/V", "[attention]") {
