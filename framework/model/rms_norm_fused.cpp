@@ -1,14 +1,14 @@
 // rms_norm_bf16 (norm.hpp): transformers' RMSNorm in one pass per row - fp32 statistics, the
 // normalised row rounded to bf16, then the weight product rounded again - instead of ATen's six
-// passes over memory with a temporary each. Compiled with -ffp-contract=off so every product rounds as the eager
-// ops' do.
+// passes over memory with a temporary each. Compiled with -ffp-contract=off so every product rounds
+// as the eager ops' do.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
 
 #include <ATen/Functions.h>
 #include <ATen/Parallel.h>
-#include <algorithm>
 
 #include "common/error.hpp"
 #include "model/bf16_bits.hpp"
@@ -45,12 +45,12 @@ void normalise_rows(const at::Tensor& x, const at::Tensor& weight, float eps, at
       int64_t i = 0;
       for (; i + kLanes <= n; i += kLanes)
         for (int64_t l = 0; l < kLanes; ++l) {
-          const float v = bf16_to_float(src[i + l]);
+          const float v = sdk::bf16_bits_to_float(src[i + l]);
           row[static_cast<size_t>(i + l)] = v;
           lanes[l] += static_cast<double>(v * v);
         }
       for (; i < n; ++i) {
-        const float v = bf16_to_float(src[i]);
+        const float v = sdk::bf16_bits_to_float(src[i]);
         row[static_cast<size_t>(i)] = v;
         lanes[0] += static_cast<double>(v * v);
       }
@@ -59,7 +59,8 @@ void normalise_rows(const at::Tensor& x, const at::Tensor& weight, float eps, at
       const float mean = static_cast<float>(sum) / static_cast<float>(n);
       const float inv = 1.0f / std::sqrt(mean + eps);
       E* o = dst + r * n;
-      for (int64_t j = 0; j < n; ++j) o[j] = bf16_bits(w[j] * round_to_bf16(row[static_cast<size_t>(j)] * inv));
+      for (int64_t j = 0; j < n; ++j)
+        o[j] = sdk::float_to_bf16_bits(w[j] * round_to_bf16(row[static_cast<size_t>(j)] * inv));
     }
   });
 }

@@ -15,8 +15,8 @@ namespace {
 
 struct Bf16Ops {
   using Elem = uint16_t;  // bf16 bits
-  static float load(Elem v) { return bf16_to_float(v); }
-  static Elem store(float f) { return bf16_bits(f); }
+  static float load(Elem v) { return sdk::bf16_bits_to_float(v); }
+  static Elem store(float f) { return sdk::float_to_bf16_bits(f); }
   static float round(float f) { return round_to_bf16(f); }
 };
 struct F32Ops {
@@ -33,18 +33,14 @@ void rotate(const at::Tensor& x, const std::vector<float>& cos, const std::vecto
   const int64_t b = x.size(0), h = x.size(1), t = x.size(2), half = rot / 2;
   const int64_t s0 = x.stride(0), s1 = x.stride(1), s2 = x.stride(2);
   at::parallel_for(0, b * h * t, 256, [&](int64_t first, int64_t last) {
-    std::vector<float> x1(static_cast<size_t>(half)), x2(static_cast<size_t>(half));
     for (int64_t row = first; row < last; ++row) {
       const int64_t pos = row % t, head = (row / t) % h, batch = row / (t * h);
       E* p = base + batch * s0 + head * s1 + pos * s2;
       const float* c = cos.data() + pos * rot;
       const float* s = sin.data() + pos * rot;
+      // Iteration i reads and writes only elements i and i + half, so in place needs no copy.
       for (int64_t i = 0; i < half; ++i) {
-        x1[static_cast<size_t>(i)] = Ops::load(p[i]);
-        x2[static_cast<size_t>(i)] = Ops::load(p[i + half]);
-      }
-      for (int64_t i = 0; i < half; ++i) {
-        const float a = x1[static_cast<size_t>(i)], bb = x2[static_cast<size_t>(i)];
+        const float a = Ops::load(p[i]), bb = Ops::load(p[i + half]);
         p[i] = Ops::store(Ops::round(a * c[i]) + Ops::round(-bb * s[i]));
         p[i + half] = Ops::store(Ops::round(bb * c[i + half]) + Ops::round(a * s[i + half]));
       }

@@ -74,12 +74,14 @@ inline float round_scale_to_half(float x) {
 }
 
 // bfloat16 (the upper half of a float): the bits of f rounded to nearest, ties to even; a NaN
-// stays a quiet NaN of the same sign.
+// stays a quiet NaN of the same sign. The NaN case is a select, not an early return, so loops over
+// this function vectorise.
 inline uint16_t float_to_bf16_bits(float f) {
   uint32_t bits;
   std::memcpy(&bits, &f, 4);
-  if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>((bits >> 16) | 0x40u);
-  return static_cast<uint16_t>((bits + (0x7FFFu + ((bits >> 16) & 1u))) >> 16);
+  const uint32_t rounded = (bits + (0x7FFFu + ((bits >> 16) & 1u))) >> 16;
+  const uint32_t quiet_nan = (bits >> 16) | 0x40u;
+  return static_cast<uint16_t>((bits & 0x7FFFFFFFu) > 0x7F800000u ? quiet_nan : rounded);
 }
 
 // The float a bfloat16 bit pattern stands for (exact).
