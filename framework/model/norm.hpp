@@ -25,7 +25,8 @@ struct Norm {
 // transformers' RMSNorm in bf16, weight * (x * rsqrt(mean(x^2) + eps)).to(bf16) with fp32 statistics,
 // in one pass per row: x [..., n] (any strides, last dimension contiguous), weight [n], both bf16.
 // Returns a new contiguous tensor. The mean is summed in double, so it may differ from ATen's fp32 sum
-// in its last bit; after the rounding to bf16 that moves about one output in 10^4 by one ulp. (fp32
+// in its last bit; after the rounding to bf16 that moves about one normalised value in 10^4 by one ulp
+// (the weighted output, rounded once more, by at most two). (fp32
 // keeps ATen's op sequence: there every such bit would show.) Runs on ATen's intra-op threads.
 at::Tensor rms_norm_bf16(const at::Tensor& x, const at::Tensor& weight, double eps);
 
