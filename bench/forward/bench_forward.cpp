@@ -5,6 +5,7 @@
 // Timings are best-of-repeats: on a shared machine other processes inflate single runs.
 #include "common/blas_environment.hpp"
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +17,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/TensorOperators.h>
 
+#include "model/attention.hpp"
 #include "model/model.hpp"
 
 using namespace qf::model;
@@ -164,6 +166,16 @@ int main(int argc, char** argv) {
         });
         row(part.what, s, n * part.flops);
       }
+      // The attention alone (scores, softmax, P.V; the kernel the layer uses), on one layer's q/k/v
+      // shapes, as many times as there are layers; its FLOPs are the causal pairs' only.
+      const at::Tensor q = at::randn({1, t, c.num_heads, c.head_dim}).to(dt).transpose(1, 2);
+      const at::Tensor k = at::randn({1, t, c.num_kv_heads, c.head_dim}).to(dt).transpose(1, 2);
+      const at::Tensor v = at::randn({1, t, c.num_kv_heads, c.head_dim}).to(dt).transpose(1, 2);
+      const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
+      const double s_attn = best_seconds(repeats, [&] {
+        for (int64_t i = 0; i < c.num_layers; ++i) causal_attention(q, k, v, scale, false);
+      });
+      row("    of which attention", s_attn, n * attn);
     }
     layers.clear();
     row("logits(), streamed layers", best_seconds(1, [&] { m.logits(ids); }), body_flops + head_flops);

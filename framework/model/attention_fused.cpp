@@ -116,26 +116,38 @@ struct Head {
 };
 
 // Rows [i0, i0 + rows) of one head, rows <= kRows. `scores` holds kRows x tpad floats, `probs`
-// kRows x (tpad + 2) bf16.
+// kRows x (tpad + 2) bf16. The inner loops always run kRows rows (rows past `rows` repeat the last
+// one and are never stored), so the compiler keeps every accumulator in a register; a loop bound
+// known only at run time left them in memory, a load and a store around each dpbf16.
 template <int64_t D>
 void attend_rows(const Head& h, int64_t i0, int64_t rows, int64_t tpad, float scale, float* scores, uint16_t* probs) {
   const int64_t len = i0 + rows;                 // keys any of these rows can see
   const int64_t tiles = (len + 15) / 16;
-  // 1. scores = bf16(scale * Q.K^T), masked beyond each row's own position.
-  __m512 acc[kRows];
-  for (int64_t tile = 0; tile < tiles; ++tile) {
-    for (int64_t r = 0; r < kRows; ++r) acc[r] = _mm512_setzero_ps();
+  const uint16_t* qrow[kRows];
+  for (int64_t r = 0; r < kRows; ++r) qrow[r] = h.q + (i0 + std::min(r, rows - 1)) * h.q_stride;
+  // 1. scores = bf16(scale * Q.K^T), masked beyond each row's own position. Two key tiles at a
+  // time: 2 x kRows independent chains cover dpbf16's latency (kRows alone did not).
+  for (int64_t tile = 0; tile < tiles; tile += 2) {
+    const int64_t second = std::min(tile + 1, tiles - 1);  // the last odd tile repeats itself
+    __m512 acc0[kRows], acc1[kRows];
+    for (int64_t r = 0; r < kRows; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
     for (int64_t p = 0; p < D / 2; ++p) {
-      const __m512bh kv = reinterpret_cast<__m512bh>(_mm512_loadu_si512(h.kp + (p * tpad + tile * 16) * 2));
-      for (int64_t r = 0; r < rows; ++r) {
+      const __m512bh k0 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(h.kp + (p * tpad + tile * 16) * 2));
+      const __m512bh k1 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(h.kp + (p * tpad + second * 16) * 2));
+      for (int64_t r = 0; r < kRows; ++r) {
         uint32_t pair;
-        std::memcpy(&pair, h.q + (i0 + r) * h.q_stride + 2 * p, 4);
-        acc[r] = _mm512_dpbf16_ps(acc[r], reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(pair))), kv);
+        std::memcpy(&pair, qrow[r] + 2 * p, 4);
+        const __m512bh qq = reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(pair)));
+        acc0[r] = _mm512_dpbf16_ps(acc0[r], qq, k0);
+        acc1[r] = _mm512_dpbf16_ps(acc1[r], qq, k1);
       }
     }
     for (int64_t r = 0; r < rows; ++r) {
-      const __m512 s = round_bf16(_mm512_mul_ps(acc[r], _mm512_set1_ps(scale)));
-      _mm512_storeu_ps(scores + r * tpad + tile * 16, mask_future(s, i0 + r, tile * 16));
+      const __m512 s0 = round_bf16(_mm512_mul_ps(acc0[r], _mm512_set1_ps(scale)));
+      _mm512_storeu_ps(scores + r * tpad + tile * 16, mask_future(s0, i0 + r, tile * 16));
+      if (second == tile) continue;
+      const __m512 s1 = round_bf16(_mm512_mul_ps(acc1[r], _mm512_set1_ps(scale)));
+      _mm512_storeu_ps(scores + r * tpad + second * 16, mask_future(s1, i0 + r, second * 16));
     }
   }
   // 2. softmax per row in fp32, rounded to bf16 (zero for the masked keys and the padding).
@@ -150,7 +162,10 @@ void attend_rows(const Head& h, int64_t i0, int64_t rows, int64_t tpad, float sc
     }
     pr[tiles * 16] = pr[tiles * 16 + 1] = 0;  // the pair past an odd tile end
   }
-  // 3. out = P.V, fp32 accumulation over key pairs, rounded once.
+  // 3. out = P.V, fp32 accumulation over key pairs, rounded once. Rows past `rows` read the last
+  // computed row's probabilities.
+  const uint16_t* prow[kRows];
+  for (int64_t r = 0; r < kRows; ++r) prow[r] = probs + std::min(r, rows - 1) * (tpad + 2);
   __m512 o[kRows][D / 16];
   for (int64_t r = 0; r < kRows; ++r)
     for (int64_t c = 0; c < D / 16; ++c) o[r][c] = _mm512_setzero_ps();
@@ -158,9 +173,9 @@ void attend_rows(const Head& h, int64_t i0, int64_t rows, int64_t tpad, float sc
     __m512bh vv[D / 16];
     for (int64_t c = 0; c < D / 16; ++c)
       vv[c] = reinterpret_cast<__m512bh>(_mm512_loadu_si512(h.vp + (q * D + c * 16) * 2));
-    for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t r = 0; r < kRows; ++r) {
       uint32_t pair;
-      std::memcpy(&pair, probs + r * (tpad + 2) + 2 * q, 4);
+      std::memcpy(&pair, prow[r] + 2 * q, 4);
       const __m512bh pp = reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(pair)));
       for (int64_t c = 0; c < D / 16; ++c) o[r][c] = _mm512_dpbf16_ps(o[r][c], pp, vv[c]);
     }
@@ -209,15 +224,22 @@ struct HeadF32 {
   int64_t out_stride;
 };
 
+// As attend_rows: every inner loop runs kRows rows, rows past `rows` repeating the last one.
 template <int64_t D>
 void attend_rows_f32(const HeadF32& h, int64_t i0, int64_t rows, int64_t tpad, float scale, float* scores) {
   const int64_t len = i0 + rows, tiles = (len + 15) / 16;
+  const float* qrow[kRows];
+  const float* prow[kRows];
+  for (int64_t r = 0; r < kRows; ++r) {
+    qrow[r] = h.q + (i0 + std::min(r, rows - 1)) * h.q_stride;
+    prow[r] = scores + std::min(r, rows - 1) * tpad;
+  }
   __m512 acc[kRows];
   for (int64_t tile = 0; tile < tiles; ++tile) {
     for (int64_t r = 0; r < kRows; ++r) acc[r] = _mm512_setzero_ps();
     for (int64_t c = 0; c < D; ++c) {
       const __m512 kv = _mm512_loadu_ps(h.kp + c * tpad + tile * 16);
-      for (int64_t r = 0; r < rows; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(h.q[(i0 + r) * h.q_stride + c]), kv, acc[r]);
+      for (int64_t r = 0; r < kRows; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(qrow[r][c]), kv, acc[r]);
     }
     for (int64_t r = 0; r < rows; ++r) {
       const __m512 s = _mm512_mul_ps(acc[r], _mm512_set1_ps(scale));
@@ -235,8 +257,8 @@ void attend_rows_f32(const HeadF32& h, int64_t i0, int64_t rows, int64_t tpad, f
   for (int64_t n = 0; n < len; ++n) {
     __m512 vv[D / 16];
     for (int64_t c = 0; c < D / 16; ++c) vv[c] = _mm512_loadu_ps(h.v + n * h.v_stride + c * 16);
-    for (int64_t r = 0; r < rows; ++r) {
-      const __m512 p = _mm512_set1_ps(scores[r * tpad + n]);
+    for (int64_t r = 0; r < kRows; ++r) {
+      const __m512 p = _mm512_set1_ps(prow[r][n]);
       for (int64_t c = 0; c < D / 16; ++c) o[r][c] = _mm512_fmadd_ps(p, vv[c], o[r][c]);
     }
   }
