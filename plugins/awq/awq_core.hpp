@@ -68,9 +68,11 @@ ScaleSearchResult search_scales(const std::vector<at::Tensor>& weights, const at
                                 const at::Tensor& w_mean, const CandidateLoss& loss, int n_grid, bool duo_scaling,
                                 const QuantConfig& cfg);
 
-// Search loss: MSE over all elements, accumulated in double, chunked.
+// Search loss: MSE over all elements, accumulated in double, chunked. Both tensors' values are
+// first clamped to the finite fp32 range (AutoAWQ clamps module outputs so an overflow to inf gives
+// a large loss, not inf - inf = NaN); NaN stays NaN.
 double mse(const at::Tensor& reference, const at::Tensor& candidate);
-// Running sum of squared differences (for chunked module forwards).
+// Running sum of squared differences, values clamped as for mse (for chunked module forwards).
 double sum_squared_diff(const at::Tensor& reference, const at::Tensor& candidate);
 
 // Exact Gram-matrix loss for a single Linear: ||X dW^T||_F^2 / (tokens*out) with gram = X^T X,

@@ -14,6 +14,14 @@ namespace qf::awq {
 
 namespace {
 constexpr int64_t kRowChunk = 8192;  // bounds temporaries of the reductions over tokens
+
+// x limited to [-FLT_MAX, FLT_MAX] as at::clamp does it: infinities become the largest finite
+// value, NaN stays NaN (both comparisons are false). Selects, so the loops vectorise.
+inline float finite_clamp(float x) {
+  constexpr float kMax = std::numeric_limits<float>::max();
+  x = x > kMax ? kMax : x;
+  return x < -kMax ? -kMax : x;
+}
 }
 
 at::Tensor weight_mean(const std::vector<at::Tensor>& weights, int64_t group_size) {
@@ -86,7 +94,8 @@ double sum_squared_diff(const at::Tensor& reference, const at::Tensor& candidate
   // One pass over both tensors (the search calls this on [tokens, hidden] outputs 40 times a
   // layer; ATen's sub/pow/sum-to-double chain made five passes and took ~0.45 s each). Blocks of
   // 4096 elements are summed in 16 fp32 lanes, the blocks in double in a fixed order, so the
-  // result does not depend on the thread count.
+  // result does not depend on the thread count. The clamp to the finite range happens here, in the
+  // same pass (a separate clamp_ of every candidate output cost one more pass over it).
   const at::Tensor a = reference.to(at::kFloat).contiguous(), b = candidate.to(at::kFloat).contiguous();
   const float* pa = a.data_ptr<float>();
   const float* pb = b.data_ptr<float>();
@@ -101,13 +110,13 @@ double sum_squared_diff(const at::Tensor& reference, const at::Tensor& candidate
       int64_t i = lo;
       for (; i + kLanes <= hi; i += kLanes)
         for (int64_t l = 0; l < kLanes; ++l) {
-          const float d = pa[i + l] - pb[i + l];
+          const float d = finite_clamp(pa[i + l]) - finite_clamp(pb[i + l]);
           lanes[l] += d * d;
         }
       double s = 0.0;
       for (float v : lanes) s += v;
       for (; i < hi; ++i) {
-        const double d = static_cast<double>(pa[i]) - pb[i];
+        const double d = static_cast<double>(finite_clamp(pa[i])) - finite_clamp(pb[i]);
         s += d * d;
       }
       partial[static_cast<size_t>(blk)] = s;

@@ -1,5 +1,7 @@
 // AWQ scale search, clipping search and scale application (docs/awq.md#scale-search, #clip-search,
 // #applying-scales) on synthetic data.
+#include <limits>
+#include <cmath>
 #include "catch_torch_awq.hpp"
 
 #include "awq_core.hpp"
@@ -75,6 +77,29 @@ TEST_CASE("sum of squared differences matches a double-precision reference", "[a
   CHECK(sum_squared_diff(a.to(at::kBFloat16), a.to(at::kBFloat16)) == 0.0);
   CHECK(mse(a, b) == Approx(expect / (64.0 * 33.0)).epsilon(1e-6));
   CHECK_THROWS_WITH(sum_squared_diff(a, b.narrow(0, 0, 10)), Catch::Contains("differ in size"));
+}
+
+TEST_CASE("the search loss clamps overflowed outputs to the finite range as AutoAWQ does; NaN stays NaN",
+          "[awq][scale]") {
+  constexpr float kInf = std::numeric_limits<float>::infinity(), kMax = std::numeric_limits<float>::max();
+  // Elements on both sides of the 16-lane loop's tail, in the vector part and in the scalar tail.
+  for (const int64_t at : {0, 5, 16, 17}) {
+    CAPTURE(at);
+    const at::Tensor ref = at::zeros({18});
+    at::Tensor out = at::zeros({18});
+    out[at] = kInf;
+    // inf is read as FLT_MAX: the same sum, bit for bit, as with FLT_MAX written in its place.
+    const at::Tensor out_max = at::zeros({18}).index_fill_(0, at::tensor({at}), kMax);
+    CHECK(sum_squared_diff(ref, out) == sum_squared_diff(ref, out_max));
+    // Overflowed on both sides: no difference, where inf - inf would have made the loss NaN.
+    CHECK(sum_squared_diff(out_max, out) == 0.0);
+    out[at] = -kInf;
+    CHECK(sum_squared_diff(out, out) == 0.0);
+    CHECK(sum_squared_diff(out, out_max.neg()) == 0.0);
+    out[at] = std::nanf("");
+    CHECK(std::isnan(sum_squared_diff(ref, out)));
+    CHECK(std::isnan(mse(out, ref)));
+  }
 }
 
 TEST_CASE("Gram-matrix loss equals the direct output loss", "[awq][scale]") {
