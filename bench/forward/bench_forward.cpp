@@ -176,6 +176,15 @@ int main(int argc, char** argv) {
         for (int64_t i = 0; i < c.num_layers; ++i) causal_attention(q, k, v, scale, false);
       });
       row("    of which attention", s_attn, n * attn);
+      // The two residual adds of each layer alone (the rest of the o,add and down,add cuts is the GEMM).
+      const at::Tensor o_out = at::randn_like(h0), down_out = at::randn_like(r);
+      const double s_add = best_seconds(repeats, [&] {
+        for (int64_t i = 0; i < c.num_layers; ++i) {
+          at::Tensor r1 = h0 + o_out;
+          at::Tensor r2 = r + down_out;
+        }
+      });
+      row("    of which residual adds", s_add, 0);
     }
     layers.clear();
     row("logits(), streamed layers", best_seconds(1, [&] { m.logits(ids); }), body_flops + head_flops);
