@@ -117,8 +117,9 @@ struct Head {
 
 // Rows [i0, i0 + rows) of one head, rows <= kRows. `scores` holds kRows x tpad floats, `probs`
 // kRows x (tpad + 2) bf16. The inner loops always run kRows rows (rows past `rows` repeat the last
-// one and are never stored), so the compiler keeps every accumulator in a register; a loop bound
-// known only at run time left them in memory, a load and a store around each dpbf16.
+// one and are never stored), so the compiler can keep the accumulators in registers (all of them
+// up to head size 64; P.V at 128 needs more than AVX-512's 32 and spills some); a loop bound known
+// only at run time left them in memory, a load and a store around each dpbf16.
 template <int64_t D>
 void attend_rows(const Head& h, int64_t i0, int64_t rows, int64_t tpad, float scale, float* scores, uint16_t* probs) {
   const int64_t len = i0 + rows;                 // keys any of these rows can see

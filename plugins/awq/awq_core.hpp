@@ -69,8 +69,9 @@ ScaleSearchResult search_scales(const std::vector<at::Tensor>& weights, const at
                                 const QuantConfig& cfg);
 
 // Search loss: MSE over all elements, accumulated in double, chunked. Both tensors' values are
-// first clamped to the finite fp32 range (AutoAWQ clamps module outputs so an overflow to inf gives
-// a large loss, not inf - inf = NaN); NaN stays NaN.
+// first clamped to the finite fp32 range, as AutoAWQ clamps module outputs: an output that overflowed
+// to inf on both sides then differs by 0, not inf - inf = NaN. (One side's overflow still gives an
+// inf loss where the fp32 square overflows.) NaN stays NaN.
 double mse(const at::Tensor& reference, const at::Tensor& candidate);
 // Running sum of squared differences, values clamped as for mse (for chunked module forwards).
 double sum_squared_diff(const at::Tensor& reference, const at::Tensor& candidate);

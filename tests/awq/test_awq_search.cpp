@@ -83,20 +83,21 @@ TEST_CASE("the search loss clamps overflowed outputs to the finite range as Auto
           "[awq][scale]") {
   constexpr float kInf = std::numeric_limits<float>::infinity(), kMax = std::numeric_limits<float>::max();
   // Elements on both sides of the 16-lane loop's tail, in the vector part and in the scalar tail.
-  for (const int64_t at : {0, 5, 16, 17}) {
-    CAPTURE(at);
+  for (const int64_t pos : {0, 5, 16, 17}) {
+    CAPTURE(pos);
     const at::Tensor ref = at::zeros({18});
     at::Tensor out = at::zeros({18});
-    out[at] = kInf;
-    // inf is read as FLT_MAX: the same sum, bit for bit, as with FLT_MAX written in its place.
-    const at::Tensor out_max = at::zeros({18}).index_fill_(0, at::tensor({at}), kMax);
+    out[pos] = kInf;
+    // inf is read as FLT_MAX: the same sum, bit for bit, as with FLT_MAX written in its place (in the
+    // 16-lane part both square to inf in fp32; the scalar tail, 16 and 17, sums in double: finite).
+    const at::Tensor out_max = at::zeros({18}).index_fill_(0, at::tensor({pos}), kMax);
     CHECK(sum_squared_diff(ref, out) == sum_squared_diff(ref, out_max));
     // Overflowed on both sides: no difference, where inf - inf would have made the loss NaN.
     CHECK(sum_squared_diff(out_max, out) == 0.0);
-    out[at] = -kInf;
+    out[pos] = -kInf;
     CHECK(sum_squared_diff(out, out) == 0.0);
     CHECK(sum_squared_diff(out, out_max.neg()) == 0.0);
-    out[at] = std::nanf("");
+    out[pos] = std::nanf("");
     CHECK(std::isnan(sum_squared_diff(ref, out)));
     CHECK(std::isnan(mse(out, ref)));
   }

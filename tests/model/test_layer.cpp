@@ -167,8 +167,10 @@ TEST_CASE("fused attention: the blocked ATen attention to rounding, GQA exact, c
                                                                                               << " kernel is not exercised");
       continue;
     }
-    for (const int64_t d : {32, 64, 128}) {
-      for (const int64_t t : {1, 7, 16, 45, 300}) {
+    // Head sizes of every kernel; lengths whose last block of rows holds 1, 2, 3 or 4 rows, with odd
+    // and even numbers of key tiles.
+    for (const int64_t d : {32, 64, 96, 128}) {
+      for (const int64_t t : {1, 2, 7, 16, 35, 45, 300}) {
         INFO(dtype << ", head size " << d << ", " << t << " tokens");
         // q as the layer hands it over: a transposed view of [B, T, H, D]; 8 heads on 2 kv heads.
         const at::Tensor q = (at::randn({2, t, 8, d}) * 2).to(dtype).transpose(1, 2);
