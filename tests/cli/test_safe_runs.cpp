@@ -257,8 +257,10 @@ TEST_CASE("a resume whose inputs changed is refused naming what changed; --no-re
 TEST_CASE("an interrupt stops AWQ inside a layer's search, not at its end", "[cli][safe][signals]") {
   TempDir t("awq_stop");
   const fs::path m = copy_model(t);
-  ChildProcess run({"quantize", m.string(), "--awq", "--dataset", heldout(), "--num_samples", "8", "--seqlen", "128",
-                    "--threads", "1"});
+  // Layers of ~2 s (32 x 256 tokens, one thread): the signal must land inside layer 2 however late this
+  // process gets to send it on a loaded machine (with 8 x 128 tokens a layer took 0.4 s).
+  ChildProcess run({"quantize", m.string(), "--awq", "--dataset", heldout(), "--num_samples", "32", "--seqlen",
+                    "256", "--threads", "1"});
   REQUIRE(run.wait_for("layer 1/4 done"));
   run.signal(SIGINT);
   CHECK(run.wait() == 130);
